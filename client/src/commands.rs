@@ -1,0 +1,34 @@
+//! Runs a parsed command line: one module per command group, each printing through `output`.
+
+mod cluster;
+mod object;
+mod spec;
+mod watch;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, Output};
+use crate::conn::Conn;
+
+/// What every command needs: the cluster and the output format.
+#[derive(Debug)]
+pub struct Ctx {
+    pub conn: Conn,
+    pub output: Output,
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx {
+        conn: Conn::new(cli.global.endpoints, cli.global.timeout),
+        output: cli.global.output,
+    };
+    match cli.command {
+        Command::Cluster(cmd) => cluster::run(&ctx, cmd).await,
+        Command::Router(cmd) => object::router(&ctx, cmd).await,
+        Command::Service(cmd) => object::service(&ctx, cmd).await,
+        Command::Middleware(cmd) => object::middleware(&ctx, cmd).await,
+        Command::Get(args) => object::get(&ctx, args).await,
+        Command::Watch(args) => watch::run(&ctx, args).await,
+        Command::WaitApplied(args) => cluster::wait_applied(&ctx, args).await,
+    }
+}

@@ -1,0 +1,274 @@
+//! A node's startup configuration: command-line flags ([`NodeArgs`]) validated into a
+//! [`NodeConfig`]. Every flag can also come from a `RAFTGATE_*` environment variable.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Command-line flags of `raftgate`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "raftgate", version, about = "A raftgate node: reverse proxy + Raft member")]
+pub struct NodeArgs {
+    /// This node's id (a positive integer, unique in the cluster, never reused).
+    #[arg(long, env = "RAFTGATE_ID")]
+    pub id: u64,
+    /// Data directory (Raft log, state machine, snapshots).
+    #[arg(long, env = "RAFTGATE_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Listen address of the gRPC port (Raft transport and admin API).
+    #[arg(long, env = "RAFTGATE_GRPC_ADDR", default_value = "127.0.0.1:7001")]
+    pub grpc_addr: SocketAddr,
+    /// URL other members and clients use to reach the gRPC port
+    /// [default: this node's entry in --peers, else http://<grpc-addr>].
+    #[arg(long, env = "RAFTGATE_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+    /// Listen address of the ops endpoint (/ping, /metrics, /api/cluster).
+    #[arg(long, env = "RAFTGATE_OPS_ADDR", default_value = "127.0.0.1:9000")]
+    pub ops_addr: SocketAddr,
+    /// Initial members, e.g. `1=http://10.0.0.1:7001,2=http://10.0.0.2:7001,3=...`.
+    /// Used only on the first start of an empty data dir, to bootstrap the cluster.
+    #[arg(long, env = "RAFTGATE_PEERS", conflicts_with = "join")]
+    pub peers: Option<String>,
+    /// Join a running cluster through any of these members (comma list of gRPC URLs).
+    /// Used only while this node is not yet a member.
+    #[arg(long, env = "RAFTGATE_JOIN")]
+    pub join: Option<String>,
+    /// Leader heartbeat interval.
+    #[arg(long, env = "RAFTGATE_HEARTBEAT_MS", default_value_t = 100)]
+    pub heartbeat_ms: u64,
+    /// Minimum election timeout.
+    #[arg(long, env = "RAFTGATE_ELECTION_MIN_MS", default_value_t = 500)]
+    pub election_min_ms: u64,
+    /// Maximum election timeout.
+    #[arg(long, env = "RAFTGATE_ELECTION_MAX_MS", default_value_t = 1000)]
+    pub election_max_ms: u64,
+    /// Build a snapshot after this many log entries since the last one.
+    #[arg(long, env = "RAFTGATE_SNAPSHOT_LOGS", default_value_t = 5000)]
+    pub snapshot_logs: u64,
+    /// Log entries kept behind a snapshot (for slow followers) before they are purged.
+    #[arg(long, env = "RAFTGATE_KEEP_LOGS", default_value_t = 1000)]
+    pub keep_logs: u64,
+    /// Timeout of one snapshot chunk transfer.
+    #[arg(long, env = "RAFTGATE_SNAPSHOT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub snapshot_timeout_ms: u64,
+    /// How long a config write may wait for its commit before it is reported as unknown.
+    #[arg(long, env = "RAFTGATE_WRITE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub write_timeout_ms: u64,
+}
+
+/// Why the flags do not describe a usable node.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag's value is malformed or inconsistent.
+    #[error("--{flag}: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(flag: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        reason: reason.into(),
+    }
+}
+
+/// How a node finds its cluster on start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Restart on an existing data dir (or wait to be added by an operator).
+    None,
+    /// Initialize a new cluster with these members (only if the data dir is empty).
+    Peers(BTreeMap<u64, String>),
+    /// Ask these members to add this node.
+    Join(Vec<String>),
+}
+
+/// Raft timing and log-retention settings.
+#[derive(Debug, Clone)]
+pub struct RaftTuning {
+    /// Leader heartbeat interval.
+    pub heartbeat: Duration,
+    /// Election timeout range.
+    pub election_min: Duration,
+    /// Election timeout range (upper end).
+    pub election_max: Duration,
+    /// Entries between snapshots.
+    pub snapshot_logs: u64,
+    /// Entries kept behind a snapshot.
+    pub keep_logs: u64,
+    /// Timeout of one snapshot chunk.
+    pub snapshot_timeout: Duration,
+}
+
+/// A validated node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Node id.
+    pub id: u64,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// gRPC listen address (port 0 picks a free port).
+    pub grpc_addr: SocketAddr,
+    /// Advertised gRPC URL (`None`: derived from the bound address).
+    pub advertise_url: Option<String>,
+    /// Ops listen address (port 0 picks a free port).
+    pub ops_addr: SocketAddr,
+    /// How to find the cluster.
+    pub bootstrap: Bootstrap,
+    /// Raft settings.
+    pub raft: RaftTuning,
+    /// Commit wait bound for writes.
+    pub write_timeout: Duration,
+}
+
+fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(s).map_err(|e| invalid(flag, format!("{s:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(flag, format!("{s:?}: expected http(s)://host:port")));
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+/// Parses `1=http://a:7001,2=http://b:7001`.
+pub fn parse_peers(s: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let mut peers = BTreeMap::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (id, url) = item
+            .split_once('=')
+            .ok_or_else(|| invalid("peers", format!("{item:?}: expected ID=URL")))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|_| invalid("peers", format!("{item:?}: {id:?} is not a node id")))?;
+        if id == 0 {
+            return Err(invalid("peers", "node ids start at 1"));
+        }
+        if peers.insert(id, parse_url("peers", url.trim())?).is_some() {
+            return Err(invalid("peers", format!("node {id} is listed twice")));
+        }
+    }
+    if peers.is_empty() {
+        return Err(invalid("peers", "no member given"));
+    }
+    Ok(peers)
+}
+
+impl TryFrom<NodeArgs> for NodeConfig {
+    type Error = ConfigError;
+
+    fn try_from(a: NodeArgs) -> Result<Self, ConfigError> {
+        if a.id == 0 {
+            return Err(invalid("id", "node ids start at 1"));
+        }
+        if a.election_min_ms >= a.election_max_ms {
+            return Err(invalid(
+                "election-min-ms",
+                format!("must be below --election-max-ms ({})", a.election_max_ms),
+            ));
+        }
+        if a.heartbeat_ms == 0 || a.heartbeat_ms * 2 > a.election_min_ms {
+            return Err(invalid(
+                "heartbeat-ms",
+                format!("must be positive and at most half of --election-min-ms ({})", a.election_min_ms),
+            ));
+        }
+        if a.snapshot_logs == 0 {
+            return Err(invalid("snapshot-logs", "must be positive"));
+        }
+        let mut advertise_url = a
+            .advertise_url
+            .as_deref()
+            .map(|u| parse_url("advertise-url", u))
+            .transpose()?;
+        let bootstrap = match (&a.peers, &a.join) {
+            (Some(peers), _) => {
+                let peers = parse_peers(peers)?;
+                let own = peers.get(&a.id).ok_or_else(|| {
+                    invalid("peers", format!("does not list this node (id {})", a.id))
+                })?;
+                match &advertise_url {
+                    Some(adv) if adv != own => {
+                        return Err(invalid(
+                            "advertise-url",
+                            format!("{adv} differs from this node's entry in --peers ({own})"),
+                        ))
+                    }
+                    Some(_) => {}
+                    None => advertise_url = Some(own.clone()),
+                }
+                Bootstrap::Peers(peers)
+            }
+            (None, Some(join)) => {
+                let urls = join
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(|u| parse_url("join", u))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if urls.is_empty() {
+                    return Err(invalid("join", "no member given"));
+                }
+                Bootstrap::Join(urls)
+            }
+            (None, None) => Bootstrap::None,
+        };
+        Ok(NodeConfig {
+            id: a.id,
+            data_dir: a.data_dir,
+            grpc_addr: a.grpc_addr,
+            advertise_url,
+            ops_addr: a.ops_addr,
+            bootstrap,
+            raft: RaftTuning {
+                heartbeat: Duration::from_millis(a.heartbeat_ms),
+                election_min: Duration::from_millis(a.election_min_ms),
+                election_max: Duration::from_millis(a.election_max_ms),
+                snapshot_logs: a.snapshot_logs,
+                keep_logs: a.keep_logs,
+                snapshot_timeout: Duration::from_millis(a.snapshot_timeout_ms),
+            },
+            write_timeout: Duration::from_millis(a.write_timeout_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> NodeArgs {
+        let mut v = vec!["raftgate", "--id", "1", "--data-dir", "/tmp/x"];
+        v.extend_from_slice(extra);
+        NodeArgs::parse_from(v)
+    }
+
+    #[test]
+    fn peers_parse_and_give_the_advertised_url() {
+        let cfg = NodeConfig::try_from(args(&["--peers", "1=http://127.0.0.1:7001, 2=http://127.0.0.1:7002/"])).unwrap();
+        assert_eq!(cfg.advertise_url.as_deref(), Some("http://127.0.0.1:7001"));
+        match cfg.bootstrap {
+            Bootstrap::Peers(p) => assert_eq!(p[&2], "http://127.0.0.1:7002"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        let err = NodeConfig::try_from(args(&["--peers", "2=http://a:1"])).unwrap_err();
+        assert!(err.to_string().starts_with("--peers: does not list this node"), "{err}");
+        let err = NodeConfig::try_from(args(&["--peers", "1=ftp://a:1"])).unwrap_err();
+        assert!(err.to_string().contains("expected http(s)"), "{err}");
+        let err = NodeConfig::try_from(args(&["--peers", "x=http://a:1"])).unwrap_err();
+        assert!(err.to_string().contains("is not a node id"), "{err}");
+        let err = NodeConfig::try_from(args(&["--election-min-ms", "900", "--election-max-ms", "800"])).unwrap_err();
+        assert!(err.to_string().starts_with("--election-min-ms"), "{err}");
+        let err = NodeConfig::try_from(args(&["--heartbeat-ms", "400"])).unwrap_err();
+        assert!(err.to_string().starts_with("--heartbeat-ms"), "{err}");
+    }
+}

@@ -1,0 +1,235 @@
+//! Starting and stopping a node: opens the data dir, builds the Raft instance, serves the
+//! gRPC port (Raft transport + admin API) and the ops port, and bootstraps or joins.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use openraft::SnapshotPolicy;
+use raftgate_proto::admin_server::AdminServer;
+use raftgate_proto::raft_transport_server::RaftTransportServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::admin::AdminService;
+use crate::cluster::bootstrap::{self, BootstrapError};
+use crate::cluster::handle::ClusterHandle;
+use crate::cluster::identity::ClusterIdentity;
+use crate::cluster::network::Network;
+use crate::cluster::transport::RaftTransportService;
+use crate::cluster::types::Raft;
+use crate::config::{Bootstrap, NodeConfig};
+use crate::ops;
+use crate::ops::metrics::Metrics;
+use crate::store::db::{Db, DbError};
+use crate::store::log_store::LogStore;
+use crate::store::state_machine::StateMachineStore;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data dir cannot be used.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The stored state cannot be read.
+    #[error("data dir: {0}")]
+    Storage(String),
+    /// A port cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The Raft settings were refused.
+    #[error("raft config: {0}")]
+    RaftConfig(String),
+    /// Bootstrap or join failed.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+}
+
+/// A running node. Dropping it does not stop it: call [`RunningNode::shutdown`].
+pub struct RunningNode {
+    /// Shared handle of the member.
+    pub handle: Arc<ClusterHandle>,
+    /// The bound gRPC address.
+    pub grpc_addr: SocketAddr,
+    /// The bound ops address.
+    pub ops_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    db: Db,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Bind { addr, source })
+}
+
+fn raft_config(cfg: &NodeConfig) -> Result<Arc<openraft::Config>, NodeError> {
+    let t = &cfg.raft;
+    let config = openraft::Config {
+        cluster_name: "raftgate".to_string(),
+        heartbeat_interval: t.heartbeat.as_millis() as u64,
+        election_timeout_min: t.election_min.as_millis() as u64,
+        election_timeout_max: t.election_max.as_millis() as u64,
+        install_snapshot_timeout: t.snapshot_timeout.as_millis() as u64,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_logs),
+        max_in_snapshot_log_to_keep: t.keep_logs,
+        ..Default::default()
+    };
+    config
+        .validate()
+        .map(Arc::new)
+        .map_err(|e| NodeError::RaftConfig(e.to_string()))
+}
+
+/// Starts a node.
+pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
+    let db = Db::open(&cfg.data_dir, cfg.id)?;
+    let metrics = Arc::new(Metrics::new());
+    let log_store = LogStore::open(&db).map_err(|e| NodeError::Storage(e.to_string()))?;
+    let state_machine =
+        StateMachineStore::open(&db, metrics.clone()).map_err(|e| NodeError::Storage(e.to_string()))?;
+    let applied = state_machine.subscribe();
+    let changes = state_machine.changes();
+    let history = state_machine.history();
+
+    let identity = ClusterIdentity::default();
+    let stored_cluster = applied.borrow().config.cluster_id.clone();
+    if let Some(id) = &stored_cluster {
+        identity.set(id);
+    }
+
+    let grpc_listener = bind(cfg.grpc_addr).await?;
+    let ops_listener = bind(cfg.ops_addr).await?;
+    let grpc_addr = grpc_listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: cfg.grpc_addr,
+        source,
+    })?;
+    let ops_addr = ops_listener.local_addr().map_err(|source| NodeError::Bind {
+        addr: cfg.ops_addr,
+        source,
+    })?;
+    let advertise_url = cfg
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{grpc_addr}"));
+
+    if let Some(ours) = &stored_cluster {
+        let urls: Vec<String> = match &cfg.bootstrap {
+            Bootstrap::Peers(p) => p.values().cloned().collect(),
+            Bootstrap::Join(j) => j.clone(),
+            Bootstrap::None => Vec::new(),
+        };
+        bootstrap::check_cluster(ours, &urls, &advertise_url).await?;
+    }
+
+    let network = Network::new(identity.clone(), cfg.raft.heartbeat * 5);
+    let raft = Raft::new(cfg.id, raft_config(&cfg)?, network, log_store, state_machine)
+        .await
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
+
+    let handle = Arc::new(ClusterHandle {
+        id: cfg.id,
+        advertise_url,
+        raft: raft.clone(),
+        applied,
+        changes,
+        history,
+        identity: identity.clone(),
+        metrics: metrics.clone(),
+        write_timeout: cfg.write_timeout,
+    });
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(serve_grpc(handle.clone(), grpc_listener, shutdown_rx.clone())));
+    tasks.push(tokio::spawn(ops::server::serve(handle.clone(), ops_listener, shutdown_rx.clone())));
+    tasks.push(tokio::spawn(follow_state(handle.clone(), shutdown_rx.clone())));
+
+    match &cfg.bootstrap {
+        Bootstrap::Peers(peers) => bootstrap::initialize(&raft, peers).await?,
+        Bootstrap::Join(urls) => {
+            tasks.push(tokio::spawn(bootstrap::join(handle.clone(), urls.clone())));
+        }
+        Bootstrap::None => {}
+    }
+    if stored_cluster.is_none() {
+        tasks.push(tokio::spawn(bootstrap::propose_cluster_id(handle.clone())));
+    }
+    tracing::info!(id = cfg.id, %grpc_addr, %ops_addr, url = %handle.advertise_url, "node started");
+    Ok(RunningNode {
+        handle,
+        grpc_addr,
+        ops_addr,
+        shutdown,
+        tasks,
+        db,
+    })
+}
+
+async fn serve_grpc(handle: Arc<ClusterHandle>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let transport = RaftTransportServer::new(RaftTransportService::new(
+        handle.raft.clone(),
+        handle.identity.clone(),
+    ))
+    .max_decoding_message_size(256 << 20)
+    .max_encoding_message_size(256 << 20);
+    let admin = AdminServer::new(AdminService::new(handle.clone()));
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(transport)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "gRPC server stopped");
+    }
+}
+
+/// Keeps the cluster identity and the metrics in step with what Raft and the state machine
+/// report.
+async fn follow_state(handle: Arc<ClusterHandle>, mut stop: watch::Receiver<bool>) {
+    let mut applied = handle.applied.clone();
+    let mut raft_metrics = handle.raft.metrics();
+    loop {
+        {
+            let state = applied.borrow_and_update().clone();
+            if let Some(id) = &state.config.cluster_id {
+                handle.identity.set(id);
+            }
+            handle.metrics.revision.set(state.config.revision as i64);
+            handle.metrics.observe_raft(&raft_metrics.borrow_and_update());
+        }
+        tokio::select! {
+            r = applied.changed() => if r.is_err() { return },
+            r = raft_metrics.changed() => if r.is_err() { return },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+impl RunningNode {
+    /// Stops serving, shuts Raft down and flushes the data dir.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.handle.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Err(e) = self.db.sled().flush_async().await {
+            tracing::warn!(error = %e, "flush on shutdown");
+        }
+        tracing::info!(id = self.handle.id, "node stopped");
+    }
+}

@@ -1,0 +1,4 @@
+//! Operations endpoints of a node: Prometheus metrics, health ping and the cluster view.
+
+pub mod metrics;
+pub mod server;

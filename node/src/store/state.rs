@@ -1,0 +1,292 @@
+//! The replicated config state and its pure, deterministic `apply`.
+//!
+//! [`ConfigState::apply`] takes a [`Command`] and either produces the list of changes at a
+//! new revision or refuses with a [`StateError`] leaving the state untouched. It does no IO,
+//! reads no clock and draws no random number, so the same log yields the same state on
+//! every node; [`ConfigState::hash`] makes that checkable. Objects live in persistent maps
+//! (`imbl`), so cloning a state to publish it or to validate a write is O(1).
+
+use std::collections::BTreeSet;
+
+use imbl::OrdMap;
+use raftgate_model::{validate_name, Kind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::command::{Command, ObjectKey, ObjectSpec, Op};
+use super::error::StateError;
+
+/// A stored object: its body and bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredObject {
+    /// The typed body.
+    pub spec: ObjectSpec,
+    /// Revision that created the object.
+    pub create_revision: u64,
+    /// Revision that last changed the object.
+    pub mod_revision: u64,
+    /// Who manages the object (`cli`, `apply`).
+    pub managed_by: String,
+}
+
+/// One committed change, as streamed by `watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Revision the change committed at.
+    pub revision: u64,
+    /// The object changed.
+    pub key: ObjectKey,
+    /// The new object, or `None` for a delete.
+    pub object: Option<StoredObject>,
+}
+
+/// The replicated config: every router, service and middleware, at a revision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigState {
+    /// Incremented by every command that changes objects; never reused.
+    pub revision: u64,
+    /// The cluster's id, set once by the first leader.
+    pub cluster_id: Option<String>,
+    /// The objects, by kind and name.
+    pub objects: OrdMap<ObjectKey, StoredObject>,
+    /// Every node id that was ever a member (so removed ids are never reused).
+    pub ever_members: BTreeSet<u64>,
+}
+
+impl ConfigState {
+    /// Applies `cmd`. On success returns the changes made (empty for no-op commands); on
+    /// failure the state is unchanged.
+    pub fn apply(&mut self, cmd: &Command) -> Result<Vec<Change>, StateError> {
+        match cmd {
+            Command::SetClusterId { cluster_id } => {
+                if self.cluster_id.is_none() {
+                    self.cluster_id = Some(cluster_id.clone());
+                }
+                Ok(Vec::new())
+            }
+            Command::Txn {
+                ops,
+                expected_revision,
+            } => self.apply_txn(ops, *expected_revision),
+        }
+    }
+
+    fn apply_txn(
+        &mut self,
+        ops: &[Op],
+        expected_revision: Option<u64>,
+    ) -> Result<Vec<Change>, StateError> {
+        if let Some(expected) = expected_revision {
+            if expected != self.revision {
+                return Err(StateError::RevisionConflict {
+                    expected,
+                    actual: self.revision,
+                });
+            }
+        }
+        let revision = self.revision + 1;
+        let mut next = self.objects.clone();
+        let mut changes = Vec::with_capacity(ops.len());
+        let mut touched = BTreeSet::new();
+        for op in ops {
+            let key = op.key();
+            if !touched.insert(key.clone()) {
+                return Err(StateError::Invalid {
+                    message: format!("{key} appears more than once in one transaction"),
+                });
+            }
+            let object = apply_op(&mut next, op, &key, revision)?;
+            changes.push(Change {
+                revision,
+                key,
+                object,
+            });
+        }
+        for change in &changes {
+            match &change.object {
+                Some(object) => check_references(&next, &change.key, &object.spec)?,
+                None => check_unreferenced(&next, &change.key)?,
+            }
+        }
+        if !changes.is_empty() {
+            self.objects = next;
+            self.revision = revision;
+        }
+        Ok(changes)
+    }
+
+    /// Records a membership: every id in it joins `ever_members`.
+    pub fn note_members(&mut self, ids: impl IntoIterator<Item = u64>) {
+        self.ever_members.extend(ids);
+    }
+
+    /// Objects of one kind, in name order.
+    pub fn list(&self, kind: Kind) -> impl Iterator<Item = (&ObjectKey, &StoredObject)> {
+        let start = ObjectKey {
+            kind,
+            name: String::new(),
+        };
+        self.objects
+            .range(start..)
+            .take_while(move |(k, _)| k.kind == kind)
+    }
+
+    /// One object.
+    pub fn get(&self, key: &ObjectKey) -> Option<&StoredObject> {
+        self.objects.get(key)
+    }
+
+    /// Hex SHA-256 over the revision, the cluster id and every object in key order: equal on
+    /// two nodes exactly when their configs are equal.
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.revision.to_be_bytes());
+        h.update(self.cluster_id.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        for (key, object) in &self.objects {
+            h.update(key.kind.to_string().as_bytes());
+            h.update([0]);
+            h.update(key.name.as_bytes());
+            h.update([0]);
+            h.update(object.spec.to_json());
+            h.update([0]);
+            h.update(object.create_revision.to_be_bytes());
+            h.update(object.mod_revision.to_be_bytes());
+            h.update(object.managed_by.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Applies one operation to `objects`, returning the object it leaves (None when deleted).
+fn apply_op(
+    objects: &mut OrdMap<ObjectKey, StoredObject>,
+    op: &Op,
+    key: &ObjectKey,
+    revision: u64,
+) -> Result<Option<StoredObject>, StateError> {
+    let existing = objects.get(key);
+    let (spec, managed_by, create_revision) = match op {
+        Op::Create {
+            spec, managed_by, ..
+        } => {
+            if existing.is_some() {
+                return Err(StateError::AlreadyExists {
+                    kind: key.kind,
+                    name: key.name.clone(),
+                });
+            }
+            (spec, managed_by, revision)
+        }
+        Op::Update {
+            spec,
+            managed_by,
+            expected_mod_revision,
+            ..
+        } => {
+            let current = existing.ok_or_else(|| not_found(key))?;
+            check_mod_revision(key, current, *expected_mod_revision)?;
+            (spec, managed_by, current.create_revision)
+        }
+        Op::Put {
+            spec, managed_by, ..
+        } => (
+            spec,
+            managed_by,
+            existing.map_or(revision, |o| o.create_revision),
+        ),
+        Op::Delete {
+            expected_mod_revision,
+            ..
+        } => {
+            let current = existing.ok_or_else(|| not_found(key))?;
+            check_mod_revision(key, current, *expected_mod_revision)?;
+            objects.remove(key);
+            return Ok(None);
+        }
+    };
+    validate(key, spec)?;
+    let object = StoredObject {
+        spec: spec.clone(),
+        create_revision,
+        mod_revision: revision,
+        managed_by: managed_by.clone(),
+    };
+    objects.insert(key.clone(), object.clone());
+    Ok(Some(object))
+}
+
+fn not_found(key: &ObjectKey) -> StateError {
+    StateError::NotFound {
+        kind: key.kind,
+        name: key.name.clone(),
+    }
+}
+
+fn check_mod_revision(
+    key: &ObjectKey,
+    current: &StoredObject,
+    expected: Option<u64>,
+) -> Result<(), StateError> {
+    match expected {
+        Some(expected) if expected != current.mod_revision => Err(StateError::ObjectConflict {
+            kind: key.kind,
+            name: key.name.clone(),
+            expected,
+            actual: current.mod_revision,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the name and the body of one object on its own (no references).
+pub fn validate(key: &ObjectKey, spec: &ObjectSpec) -> Result<(), StateError> {
+    let invalid = |e: raftgate_model::ModelError| StateError::Invalid {
+        message: e.to_string(),
+    };
+    validate_name(key.kind, &key.name).map_err(invalid)?;
+    match spec {
+        ObjectSpec::Router(r) => r.validate(&key.name),
+        ObjectSpec::Service(s) => s.validate(&key.name),
+        ObjectSpec::Middleware(m) => m.validate(&key.name),
+    }
+    .map_err(invalid)
+}
+
+/// Every reference `spec` makes must name an existing object.
+fn check_references(
+    objects: &OrdMap<ObjectKey, StoredObject>,
+    key: &ObjectKey,
+    spec: &ObjectSpec,
+) -> Result<(), StateError> {
+    for target in spec.references() {
+        if !objects.contains_key(&target) {
+            return Err(StateError::Invalid {
+                message: format!("{key}: {target} does not exist"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// No object may still reference the deleted `key`.
+fn check_unreferenced(
+    objects: &OrdMap<ObjectKey, StoredObject>,
+    key: &ObjectKey,
+) -> Result<(), StateError> {
+    let users: Vec<String> = objects
+        .iter()
+        .filter(|(_, o)| o.spec.references().contains(key))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if users.is_empty() {
+        Ok(())
+    } else {
+        Err(StateError::InUse {
+            kind: key.kind,
+            name: key.name.clone(),
+            used_by: users.join(", "),
+        })
+    }
+}
