@@ -53,7 +53,9 @@ impl<'a> Object<'a> {
 
     /// Checks that `value` is a regular expression that compiles.
     pub fn regex(&self, field: impl Display, value: &str) -> Result<(), ModelError> {
-        compile_regex(value).map(drop).map_err(|e| self.invalid(field, e))
+        compile_regex(value)
+            .map(drop)
+            .map_err(|e| self.invalid(field, e))
     }
 
     /// Checks that `value` is an IP address or a CIDR range.
@@ -68,10 +70,7 @@ impl<'a> Object<'a> {
         if is_token(value) {
             Ok(())
         } else {
-            Err(self.invalid(
-                field,
-                format!("{value:?} is not a valid HTTP header name"),
-            ))
+            Err(self.invalid(field, format!("{value:?} is not a valid HTTP header name")))
         }
     }
 
@@ -126,7 +125,8 @@ pub(crate) fn field(parent: &str, child: &str) -> String {
 
 /// Compiles a regular expression, with a one-line error message.
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("invalid regular expression {pattern:?}: {}", one_line(&e)))
+    Regex::new(pattern)
+        .map_err(|e| format!("invalid regular expression {pattern:?}: {}", one_line(&e)))
 }
 
 /// Reduces the regex crate's multi-line diagnostic to its `error:` line.
@@ -166,7 +166,9 @@ pub(crate) fn parse_status_range(value: &str) -> Result<(u16, u16), String> {
         }
     };
     if from > to {
-        return Err(format!("{value:?}: range start {from} is above its end {to}"));
+        return Err(format!(
+            "{value:?}: range start {from} is above its end {to}"
+        ));
     }
     Ok((from, to))
 }
@@ -174,9 +176,8 @@ pub(crate) fn parse_status_range(value: &str) -> Result<(u16, u16), String> {
 /// True when `s` is an RFC 9110 token (header names, methods, cookie names).
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Why `value` is not an absolute URL with a host and one of `schemes`, or `None` if it is.
@@ -212,7 +213,8 @@ pub(crate) fn domain_problem(value: &str) -> Option<String> {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if base.trim_end_matches('.').split('.').all(label_ok) {
         None

@@ -266,11 +266,23 @@ mod tests {
     fn rejects_malformed_durations() {
         let cases = [
             ("", "invalid duration \"\": empty duration"),
-            ("10x", "invalid duration \"10x\": unknown unit \"x\" (use ns, us, ms, s, m or h)"),
-            ("1.5", "invalid duration \"1.5\": missing unit after \"1.5\""),
-            ("-1s", "invalid duration \"-1s\": negative durations are not allowed"),
+            (
+                "10x",
+                "invalid duration \"10x\": unknown unit \"x\" (use ns, us, ms, s, m or h)",
+            ),
+            (
+                "1.5",
+                "invalid duration \"1.5\": missing unit after \"1.5\"",
+            ),
+            (
+                "-1s",
+                "invalid duration \"-1s\": negative durations are not allowed",
+            ),
             ("s", "invalid duration \"s\": expected a number at \"s\""),
-            ("1..2s", "invalid duration \"1..2s\": malformed number \"1..2\""),
+            (
+                "1..2s",
+                "invalid duration \"1..2s\": malformed number \"1..2\"",
+            ),
             ("-", "invalid duration \"-\": missing number"),
         ];
         for (input, msg) in cases {
@@ -293,7 +305,9 @@ mod tests {
     #[test]
     fn deserialize_errors_are_descriptive() {
         let err = serde_json::from_str::<TraefikDuration>("-3").unwrap_err();
-        assert!(err.to_string().contains("negative durations are not allowed"));
+        assert!(err
+            .to_string()
+            .contains("negative durations are not allowed"));
         let err = serde_json::from_str::<TraefikDuration>("\"5y\"").unwrap_err();
         assert!(err.to_string().contains("unknown unit \"y\""));
         let err = serde_json::from_str::<TraefikDuration>("1.5").unwrap_err();

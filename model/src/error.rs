@@ -115,7 +115,10 @@ mod tests {
             to_kind: Kind::Service,
             to_name: "api".into(),
         };
-        assert_eq!(err.to_string(), "router \"web\": service \"api\" does not exist");
+        assert_eq!(
+            err.to_string(),
+            "router \"web\": service \"api\" does not exist"
+        );
     }
 
     #[test]

@@ -1,12 +1,43 @@
-//! tmp
+//! raftgate's typed configuration model: Traefik v3 HTTP routers, services and middlewares.
+//!
+//! This crate is pure data and validation, with no IO. The admin service parses user input into
+//! these types and calls `validate()` and [`DynamicConfig::check_references`] before proposing a
+//! write; the Raft state machine stores them; the data plane compiles them into its runtime
+//! router. Every type serializes back to a minimal, deterministic JSON/YAML form that uses
+//! Traefik v3's own field names, so `parse → serialize → parse` is the identity.
+//!
+//! The [`rule`] module parses Traefik v3 rule expressions such as
+//! ``Host(`example.com`) && PathPrefix(`/api`)``.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod checks;
+mod config;
 mod duration;
 mod error;
 mod kind;
+mod middleware;
 mod name;
+mod router;
 pub mod rule;
 mod serde_util;
+mod service;
+
+pub use config::DynamicConfig;
 pub use duration::{DurationError, TraefikDuration};
 pub use error::ModelError;
 pub use kind::Kind;
+pub use middleware::{
+    AddPrefix, BasicAuth, Buffering, Chain, CircuitBreaker, ClientTls, Compress, ContentType,
+    DigestAuth, ErrorPage, ForwardAuth, GrpcWeb, Headers, InFlightReq, IpAllowList, IpStrategy,
+    Middleware, PassTlsClientCert, RateLimit, RedirectRegex, RedirectScheme, ReplacePath,
+    ReplacePathRegex, Retry, SourceCriterion, StripPrefix, StripPrefixRegex, TlsClientCertInfo,
+    TlsClientCertSubject,
+};
 pub use name::{strip_provider, validate_name};
+pub use router::{Domain, Router, RouterObservability, RouterTls};
+pub use service::{
+    Cookie, EmptyHealthCheck, Failover, LoadBalancer, Mirror, Mirroring, ResponseForwarding,
+    Server, ServerHealthCheck, Service, ServiceSpec, Sticky, Strategy, Weighted, WeightedService,
+};

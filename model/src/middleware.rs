@@ -25,94 +25,104 @@ pub use redirect::{RedirectRegex, RedirectScheme};
 pub use resilience::{Buffering, CircuitBreaker, Retry};
 pub use unsupported::{PassTlsClientCert, RateLimit, TlsClientCertInfo, TlsClientCertSubject};
 
-use serde::{Deserialize, Serialize};
+mod serde_impl;
 
 use crate::checks::Object;
 use crate::{strip_provider, validate_name, Kind, ModelError};
 
-/// A Traefik v3 HTTP middleware, externally tagged by its type key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Middleware {
+/// Declares [`Middleware`] with one variant per Traefik type key, and the table that the
+/// type-key lookups and the serde implementation are generated from.
+macro_rules! middlewares {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $key:literal, )*) => {
+        /// A Traefik v3 HTTP middleware. In JSON and YAML it is a map with exactly one key,
+        /// Traefik's camelCase type name: `{"stripPrefix": {"prefixes": ["/api"]}}`.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Middleware {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Middleware {
+            /// Every type key, in declaration order.
+            pub const TYPE_NAMES: &'static [&'static str] = &[$($key),*];
+
+            /// Traefik's type key of this middleware, e.g. `"stripPrefix"`.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $( Middleware::$variant(_) => $key, )*
+                }
+            }
+
+            /// Serializes the config of this middleware as the value of its type key.
+            fn serialize_entry<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+                match self {
+                    $( Middleware::$variant(v) => map.serialize_entry($key, v), )*
+                }
+            }
+
+            /// Reads the config for type key `key` from `map`, or `None` for an unknown key.
+            fn deserialize_value<'de, A: serde::de::MapAccess<'de>>(
+                key: &str,
+                map: &mut A,
+            ) -> Option<Result<Middleware, A::Error>> {
+                match key {
+                    $( $key => Some(map.next_value::<$ty>().map(Middleware::$variant)), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+middlewares! {
     /// `addPrefix`: prepends a path prefix.
-    AddPrefix(AddPrefix),
+    AddPrefix(AddPrefix) = "addPrefix",
     /// `stripPrefix`: removes path prefixes.
-    StripPrefix(StripPrefix),
+    StripPrefix(StripPrefix) = "stripPrefix",
     /// `stripPrefixRegex`: removes path prefixes matched by regexes.
-    StripPrefixRegex(StripPrefixRegex),
+    StripPrefixRegex(StripPrefixRegex) = "stripPrefixRegex",
     /// `replacePath`: replaces the path.
-    ReplacePath(ReplacePath),
+    ReplacePath(ReplacePath) = "replacePath",
     /// `replacePathRegex`: rewrites the path with a regex.
-    ReplacePathRegex(ReplacePathRegex),
+    ReplacePathRegex(ReplacePathRegex) = "replacePathRegex",
     /// `redirectScheme`: redirects to another scheme (and port).
-    RedirectScheme(RedirectScheme),
+    RedirectScheme(RedirectScheme) = "redirectScheme",
     /// `redirectRegex`: redirects to a URL rewritten by a regex.
-    RedirectRegex(RedirectRegex),
+    RedirectRegex(RedirectRegex) = "redirectRegex",
     /// `headers`: custom headers, CORS and security headers.
-    Headers(Box<Headers>),
+    Headers(Box<Headers>) = "headers",
     /// `basicAuth`: HTTP basic authentication.
-    BasicAuth(BasicAuth),
+    BasicAuth(BasicAuth) = "basicAuth",
     /// `digestAuth`: HTTP digest authentication.
-    DigestAuth(DigestAuth),
+    DigestAuth(DigestAuth) = "digestAuth",
     /// `forwardAuth`: delegates authentication to an external service.
-    ForwardAuth(Box<ForwardAuth>),
+    ForwardAuth(Box<ForwardAuth>) = "forwardAuth",
     /// `ipAllowList`: admits only client IPs within ranges.
-    IpAllowList(IpAllowList),
+    IpAllowList(IpAllowList) = "ipAllowList",
     /// `inFlightReq`: limits simultaneous requests.
-    InFlightReq(InFlightReq),
+    InFlightReq(InFlightReq) = "inFlightReq",
     /// `buffering`: buffers request and response bodies.
-    Buffering(Buffering),
+    Buffering(Buffering) = "buffering",
     /// `retry`: retries failed requests.
-    Retry(Retry),
+    Retry(Retry) = "retry",
     /// `circuitBreaker`: stops forwarding while an expression holds.
-    CircuitBreaker(CircuitBreaker),
+    CircuitBreaker(CircuitBreaker) = "circuitBreaker",
     /// `compress`: compresses responses.
-    Compress(Compress),
+    Compress(Compress) = "compress",
     /// `contentType`: sets the response content type.
-    ContentType(ContentType),
+    ContentType(ContentType) = "contentType",
     /// `errors`: serves error pages from another service.
-    Errors(ErrorPage),
+    Errors(ErrorPage) = "errors",
     /// `chain`: applies other middlewares in order.
-    Chain(Chain),
+    Chain(Chain) = "chain",
     /// `grpcWeb`: translates gRPC-Web to gRPC.
-    GrpcWeb(GrpcWeb),
+    GrpcWeb(GrpcWeb) = "grpcWeb",
     /// `rateLimit`: parsed, but not supported yet.
-    RateLimit(RateLimit),
+    RateLimit(RateLimit) = "rateLimit",
     /// `passTLSClientCert`: parsed, but not supported yet.
-    #[serde(rename = "passTLSClientCert")]
-    PassTlsClientCert(PassTlsClientCert),
+    PassTlsClientCert(PassTlsClientCert) = "passTLSClientCert",
 }
 
 impl Middleware {
-    /// Traefik's type key of this middleware, e.g. `"stripPrefix"`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Middleware::AddPrefix(_) => "addPrefix",
-            Middleware::StripPrefix(_) => "stripPrefix",
-            Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
-            Middleware::ReplacePath(_) => "replacePath",
-            Middleware::ReplacePathRegex(_) => "replacePathRegex",
-            Middleware::RedirectScheme(_) => "redirectScheme",
-            Middleware::RedirectRegex(_) => "redirectRegex",
-            Middleware::Headers(_) => "headers",
-            Middleware::BasicAuth(_) => "basicAuth",
-            Middleware::DigestAuth(_) => "digestAuth",
-            Middleware::ForwardAuth(_) => "forwardAuth",
-            Middleware::IpAllowList(_) => "ipAllowList",
-            Middleware::InFlightReq(_) => "inFlightReq",
-            Middleware::Buffering(_) => "buffering",
-            Middleware::Retry(_) => "retry",
-            Middleware::CircuitBreaker(_) => "circuitBreaker",
-            Middleware::Compress(_) => "compress",
-            Middleware::ContentType(_) => "contentType",
-            Middleware::Errors(_) => "errors",
-            Middleware::Chain(_) => "chain",
-            Middleware::GrpcWeb(_) => "grpcWeb",
-            Middleware::RateLimit(_) => "rateLimit",
-            Middleware::PassTlsClientCert(_) => "passTLSClientCert",
-        }
-    }
-
     /// The objects this middleware refers to, as written (they may carry `@provider`): the
     /// middlewares of a chain, the service of an errors middleware.
     pub fn references(&self) -> Vec<(Kind, &str)> {

@@ -84,7 +84,14 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for name in ["web", "a", "api-v2", "my_service.prod", "0day", &"x".repeat(253)] {
+        for name in [
+            "web",
+            "a",
+            "api-v2",
+            "my_service.prod",
+            "0day",
+            &"x".repeat(253),
+        ] {
             assert!(validate_name(Kind::Router, name).is_ok(), "{name}");
         }
     }

@@ -9,7 +9,7 @@ use crate::rule::{self, Expr, RuleError};
 use crate::{validate_name, Kind, ModelError};
 
 /// A Traefik v3 HTTP router.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Router {
     /// The matching rule, in Traefik v3 syntax (see [`crate::rule`]).
@@ -39,7 +39,7 @@ pub struct Router {
 }
 
 /// TLS settings of a router.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouterTls {
     /// Certificate resolver (ACME) that obtains certificates for this router's domains.
@@ -54,7 +54,7 @@ pub struct RouterTls {
 }
 
 /// A certificate's main domain and its subject alternative names.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Domain {
     /// The main domain; may be a `*.` wildcard.
@@ -66,7 +66,7 @@ pub struct Domain {
 }
 
 /// Observability switches of a router; unset means the entry point's default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouterObservability {
     /// Write access log lines for this router.
@@ -87,6 +87,16 @@ impl Router {
     /// Parses the router's rule.
     pub fn parsed_rule(&self) -> Result<Expr, RuleError> {
         rule::parse(&self.rule)
+    }
+
+    /// The objects this router refers to, as written (they may carry `@provider`): its
+    /// middlewares, in order, then its service.
+    pub fn references(&self) -> Vec<(Kind, &str)> {
+        self.middlewares
+            .iter()
+            .map(|m| (Kind::Middleware, m.as_str()))
+            .chain(std::iter::once((Kind::Service, self.service.as_str())))
+            .collect()
     }
 
     /// Checks the router named `name` on its own: its name, rule syntax, entry point names,
@@ -235,7 +245,9 @@ mod tests {
             "router \"web\": tls.domains[0].main: \"a..com\" is not a valid domain name"
         );
         assert_eq!(
-            invalid(r#"{"rule":"Host(`a`)","service":"a","tls":{"domains":[{"main":"a.com","sans":["b c"]}]}}"#),
+            invalid(
+                r#"{"rule":"Host(`a`)","service":"a","tls":{"domains":[{"main":"a.com","sans":["b c"]}]}}"#
+            ),
             "router \"web\": tls.domains[0].sans[0]: \"b c\" is not a valid domain name"
         );
         assert_eq!(
@@ -249,7 +261,10 @@ mod tests {
         let r = router(r#"{"rule":"Host(`a`)","service":"a"}"#);
         assert!(matches!(
             r.validate("-x"),
-            Err(ModelError::InvalidName { kind: Kind::Router, .. })
+            Err(ModelError::InvalidName {
+                kind: Kind::Router,
+                ..
+            })
         ));
     }
 

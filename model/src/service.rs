@@ -17,7 +17,7 @@ use crate::checks::Object;
 use crate::{validate_name, Kind, ModelError};
 
 /// A Traefik v3 HTTP service: exactly one of the four fields is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Service {
     /// Balances requests over a set of servers.
@@ -35,7 +35,7 @@ pub struct Service {
 }
 
 /// A borrowed view of the one variant a valid [`Service`] holds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceSpec<'a> {
     /// A load balancer over servers.
     LoadBalancer(&'a LoadBalancer),
@@ -189,7 +189,9 @@ mod tests {
             invalid(r#"{"loadBalancer":{"servers":[{"url":"http://a"}]},"weighted":{"services":[{"name":"b"}]}}"#),
             "service \"api\": only one of loadBalancer, weighted, mirroring or failover may be set, found loadBalancer and weighted"
         );
-        assert!(service(r#"{"loadBalancer":{},"failover":{}}"#).spec().is_none());
+        assert!(service(r#"{"loadBalancer":{},"failover":{}}"#)
+            .spec()
+            .is_none());
     }
 
     #[test]
@@ -207,7 +209,11 @@ mod tests {
         );
         assert_eq!(
             s.references(),
-            vec![(Kind::Service, "main"), (Kind::Service, "m1"), (Kind::Service, "m2@file")]
+            vec![
+                (Kind::Service, "main"),
+                (Kind::Service, "m1"),
+                (Kind::Service, "m2@file")
+            ]
         );
         assert!(Service::load_balancer(["http://a"]).references().is_empty());
     }
@@ -219,13 +225,18 @@ mod tests {
         assert!(matches!(s.spec(), Some(ServiceSpec::LoadBalancer(lb)) if lb.servers.len() == 2));
         assert_eq!(
             serde_json::to_string(&s).ok().as_deref(),
-            Some(r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:80"},{"url":"https://b.example"}]}}"#)
+            Some(
+                r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:80"},{"url":"https://b.example"}]}}"#
+            )
         );
     }
 
     #[test]
     fn invalid_service_name() {
         let s = Service::load_balancer(["http://a"]);
-        assert!(matches!(s.validate(""), Err(ModelError::InvalidName { .. })));
+        assert!(matches!(
+            s.validate(""),
+            Err(ModelError::InvalidName { .. })
+        ));
     }
 }

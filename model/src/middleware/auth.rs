@@ -10,7 +10,7 @@ use crate::serde_util::is_false;
 use crate::ModelError;
 
 /// `basicAuth`: HTTP basic authentication against htpasswd entries (`user:hash`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BasicAuth {
     /// Entries `user:hash` (bcrypt, MD5 `$apr1$` or SHA1 `{SHA}` hashes).
@@ -31,7 +31,7 @@ pub struct BasicAuth {
 }
 
 /// `digestAuth`: HTTP digest authentication against htdigest entries (`user:realm:hash`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DigestAuth {
     /// Entries `user:realm:hash`.

@@ -6,7 +6,7 @@ use crate::checks::{field, Object};
 use crate::ModelError;
 
 /// `chain`: applies the listed middlewares in order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Chain {
     /// Middleware names (an `@provider` suffix is allowed).

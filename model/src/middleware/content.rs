@@ -9,7 +9,7 @@ use crate::ModelError;
 const ENCODINGS: &[&str] = &["gzip", "br", "zstd"];
 
 /// `compress`: compresses responses for clients that accept it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Compress {
     /// Content types never compressed (exclusive with `includedContentTypes`).
@@ -30,7 +30,7 @@ pub struct Compress {
 }
 
 /// `contentType`: controls the response `Content-Type`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContentType {
     /// Sniff and set a missing `Content-Type` (default `false` in Traefik v3).
@@ -39,7 +39,7 @@ pub struct ContentType {
 }
 
 /// `grpcWeb`: translates gRPC-Web requests into gRPC.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrpcWeb {
     /// Origins allowed to make gRPC-Web calls (`*` for any).

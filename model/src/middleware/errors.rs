@@ -8,7 +8,7 @@ use crate::checks::{field, parse_status_range, Object};
 use crate::ModelError;
 
 /// `errors`: on a status within `status`, fetches `query` from `service` and returns it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ErrorPage {
     /// Status codes or ranges that trigger the page, e.g. `"404"`, `"500-599"`.

@@ -8,7 +8,7 @@ use crate::ModelError;
 
 /// `forwardAuth`: sends each request's headers to `address`; a 2xx answer lets it through,
 /// anything else is returned to the client.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForwardAuth {
     /// URL of the authentication server (`http` or `https`).
@@ -50,7 +50,7 @@ pub struct ForwardAuth {
 }
 
 /// Client TLS settings for talking to an HTTPS server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientTls {
     /// CA certificate (path or PEM) to verify the server with.
@@ -76,10 +76,7 @@ impl ForwardAuth {
         }
         if let Some(tls) = &self.tls {
             if tls.cert.is_empty() != tls.key.is_empty() {
-                return Err(obj.invalid(
-                    field(path, "tls"),
-                    "cert and key must be given together",
-                ));
+                return Err(obj.invalid(field(path, "tls"), "cert and key must be given together"));
             }
         }
         for (key, list) in [

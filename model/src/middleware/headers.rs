@@ -9,7 +9,7 @@ use crate::serde_util::is_false;
 use crate::ModelError;
 
 /// `headers`: adds or removes headers and answers CORS preflights.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Headers {
     /// Headers set on the request; an empty value removes the header.
@@ -118,9 +118,18 @@ impl Headers {
             }
         }
         for (key, list) in [
-            ("accessControlAllowHeaders", &self.access_control_allow_headers),
-            ("accessControlAllowMethods", &self.access_control_allow_methods),
-            ("accessControlExposeHeaders", &self.access_control_expose_headers),
+            (
+                "accessControlAllowHeaders",
+                &self.access_control_allow_headers,
+            ),
+            (
+                "accessControlAllowMethods",
+                &self.access_control_allow_methods,
+            ),
+            (
+                "accessControlExposeHeaders",
+                &self.access_control_expose_headers,
+            ),
             ("hostsProxyHeaders", &self.hosts_proxy_headers),
         ] {
             for (i, name) in list.iter().enumerate() {
@@ -130,10 +139,20 @@ impl Headers {
             }
         }
         for (i, origin) in self.access_control_allow_origin_list.iter().enumerate() {
-            obj.header_value(field(path, &format!("accessControlAllowOriginList[{i}]")), origin)?;
+            obj.header_value(
+                field(path, &format!("accessControlAllowOriginList[{i}]")),
+                origin,
+            )?;
         }
-        for (i, re) in self.access_control_allow_origin_list_regex.iter().enumerate() {
-            obj.regex(field(path, &format!("accessControlAllowOriginListRegex[{i}]")), re)?;
+        for (i, re) in self
+            .access_control_allow_origin_list_regex
+            .iter()
+            .enumerate()
+        {
+            obj.regex(
+                field(path, &format!("accessControlAllowOriginListRegex[{i}]")),
+                re,
+            )?;
         }
         if let Some(age) = self.access_control_max_age {
             obj.non_negative(field(path, "accessControlMaxAge"), age)?;
@@ -145,7 +164,10 @@ impl Headers {
             ("customFrameOptionsValue", &self.custom_frame_options_value),
             ("customBrowserXSSValue", &self.custom_browser_xss_value),
             ("contentSecurityPolicy", &self.content_security_policy),
-            ("contentSecurityPolicyReportOnly", &self.content_security_policy_report_only),
+            (
+                "contentSecurityPolicyReportOnly",
+                &self.content_security_policy_report_only,
+            ),
             ("publicKey", &self.public_key),
             ("referrerPolicy", &self.referrer_policy),
             ("permissionsPolicy", &self.permissions_policy),

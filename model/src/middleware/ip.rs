@@ -9,7 +9,7 @@ use crate::serde_util::is_false;
 use crate::ModelError;
 
 /// `ipAllowList`: admits only clients whose address is within one of the ranges.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpAllowList {
     /// Allowed IP addresses and CIDR ranges.
@@ -24,7 +24,7 @@ pub struct IpAllowList {
 }
 
 /// `inFlightReq`: limits the number of simultaneous requests per source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InFlightReq {
     /// Most requests in flight per source; must be above zero.
@@ -36,18 +36,14 @@ pub struct InFlightReq {
 }
 
 /// Which address of the `X-Forwarded-For` chain is taken as the client's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpStrategy {
     /// Take the address `depth` entries from the right.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<u32>,
     /// Take the rightmost address not in these ranges.
-    #[serde(
-        default,
-        rename = "excludedIPs",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, rename = "excludedIPs", skip_serializing_if = "Vec::is_empty")]
     pub excluded_ips: Vec<String>,
     /// Group IPv6 clients by this prefix length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +51,7 @@ pub struct IpStrategy {
 }
 
 /// What a limiter groups requests by: one of the client IP, a header or the host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceCriterion {
     /// Group by client IP, found with this strategy.

@@ -7,7 +7,7 @@ use crate::checks::{field, Object};
 use crate::ModelError;
 
 /// `addPrefix`: prepends `prefix` to the request path.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddPrefix {
     /// The prefix, starting with `/`.
@@ -16,7 +16,7 @@ pub struct AddPrefix {
 }
 
 /// `stripPrefix`: removes the first matching prefix from the request path.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StripPrefix {
     /// The prefixes to try, in order.
@@ -28,7 +28,7 @@ pub struct StripPrefix {
 }
 
 /// `stripPrefixRegex`: removes the prefix matched by the first matching regex.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StripPrefixRegex {
     /// The regexes to try, in order.
@@ -37,7 +37,7 @@ pub struct StripPrefixRegex {
 }
 
 /// `replacePath`: replaces the request path (the original goes in `X-Replaced-Path`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplacePath {
     /// The new path, starting with `/`.
@@ -46,7 +46,7 @@ pub struct ReplacePath {
 }
 
 /// `replacePathRegex`: rewrites the request path with a regex and a replacement.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplacePathRegex {
     /// Regex matched against the path.

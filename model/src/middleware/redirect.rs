@@ -7,7 +7,7 @@ use crate::serde_util::is_false;
 use crate::ModelError;
 
 /// `redirectScheme`: redirects the client to the same URL with another scheme and port.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedirectScheme {
     /// Target scheme, e.g. `https`.
@@ -22,7 +22,7 @@ pub struct RedirectScheme {
 }
 
 /// `redirectRegex`: redirects the client to the URL rewritten by a regex.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedirectRegex {
     /// Regex matched against the full request URL.

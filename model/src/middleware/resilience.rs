@@ -10,7 +10,7 @@ use crate::checks::{balanced_parens, field, Object};
 use crate::{ModelError, TraefikDuration};
 
 /// `retry`: retries a request that failed to reach a server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Retry {
     /// Number of attempts, including the first; must be above zero.
@@ -22,7 +22,7 @@ pub struct Retry {
 }
 
 /// `circuitBreaker`: stops forwarding to a service while its expression holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CircuitBreaker {
     /// Trip condition, e.g. `NetworkErrorRatio() > 0.30`.
@@ -43,7 +43,7 @@ pub struct CircuitBreaker {
 }
 
 /// `buffering`: reads whole request/response bodies before passing them on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Buffering {
     /// Largest request body, in bytes; 0 for no limit.
@@ -86,7 +86,11 @@ impl Retry {
 impl CircuitBreaker {
     pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
         check_expression(obj, field(path, "expression"), &self.expression)?;
-        if self.check_period.as_ref().is_some_and(TraefikDuration::is_zero) {
+        if self
+            .check_period
+            .as_ref()
+            .is_some_and(TraefikDuration::is_zero)
+        {
             return Err(obj.invalid(field(path, "checkPeriod"), "must be greater than zero"));
         }
         if let Some(code) = self.response_code {

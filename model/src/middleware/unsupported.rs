@@ -9,7 +9,7 @@ use crate::serde_util::is_false;
 use crate::TraefikDuration;
 
 /// `rateLimit`: admits `average` requests per `period` per source, with bursts of `burst`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests allowed per period.
@@ -27,7 +27,7 @@ pub struct RateLimit {
 }
 
 /// `passTLSClientCert`: forwards the client certificate (or parts of it) in headers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PassTlsClientCert {
     /// Forward the whole certificate as PEM.
@@ -39,7 +39,7 @@ pub struct PassTlsClientCert {
 }
 
 /// Certificate fields forwarded by `passTLSClientCert`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TlsClientCertInfo {
     /// Forward `notAfter`.
@@ -63,7 +63,7 @@ pub struct TlsClientCertInfo {
 }
 
 /// Distinguished-name fields of a certificate's subject or issuer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TlsClientCertSubject {
     /// Forward `C`.

@@ -221,12 +221,27 @@ mod tests {
         let a = || m(MatcherKind::Host, "a");
         let b = || m(MatcherKind::Path, "/b");
         let c = || m(MatcherKind::Method, "GET");
-        let and = Expr::And(Box::new(Expr::Or(Box::new(a()), Box::new(b()))), Box::new(c()));
-        assert_eq!(and.to_string(), "(Host(`a`) || Path(`/b`)) && Method(`GET`)");
-        let or = Expr::Or(Box::new(a()), Box::new(Expr::And(Box::new(b()), Box::new(c()))));
+        let and = Expr::And(
+            Box::new(Expr::Or(Box::new(a()), Box::new(b()))),
+            Box::new(c()),
+        );
+        assert_eq!(
+            and.to_string(),
+            "(Host(`a`) || Path(`/b`)) && Method(`GET`)"
+        );
+        let or = Expr::Or(
+            Box::new(a()),
+            Box::new(Expr::And(Box::new(b()), Box::new(c()))),
+        );
         assert_eq!(or.to_string(), "Host(`a`) || Path(`/b`) && Method(`GET`)");
-        let right = Expr::Or(Box::new(a()), Box::new(Expr::Or(Box::new(b()), Box::new(c()))));
-        assert_eq!(right.to_string(), "Host(`a`) || (Path(`/b`) || Method(`GET`))");
+        let right = Expr::Or(
+            Box::new(a()),
+            Box::new(Expr::Or(Box::new(b()), Box::new(c()))),
+        );
+        assert_eq!(
+            right.to_string(),
+            "Host(`a`) || (Path(`/b`) || Method(`GET`))"
+        );
         let not = Expr::Not(Box::new(Expr::And(Box::new(a()), Box::new(b()))));
         assert_eq!(not.to_string(), "!(Host(`a`) && Path(`/b`))");
         let not_m = Expr::Not(Box::new(Expr::Not(Box::new(a()))));

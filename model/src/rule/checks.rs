@@ -60,10 +60,7 @@ fn check_arity(m: &Matcher) -> Result<(), String> {
     }
     let (lo, hi) = (*arity.start(), *arity.end());
     let expected = if lo == hi {
-        format!(
-            "exactly {lo} argument{}",
-            if lo == 1 { "" } else { "s" }
-        )
+        format!("exactly {lo} argument{}", if lo == 1 { "" } else { "s" })
     } else {
         format!("{lo} or {hi} arguments")
     };
@@ -119,13 +116,25 @@ mod tests {
     #[test]
     fn arity_messages() {
         let err = check(MatcherKind::Host, &["a", "b"]).unwrap_err();
-        assert_eq!(err, RuleError::new(7, "Host takes exactly 1 argument, got 2"));
+        assert_eq!(
+            err,
+            RuleError::new(7, "Host takes exactly 1 argument, got 2")
+        );
         let err = check(MatcherKind::Header, &["a"]).unwrap_err();
-        assert_eq!(err, RuleError::new(7, "Header takes exactly 2 arguments, got 1"));
+        assert_eq!(
+            err,
+            RuleError::new(7, "Header takes exactly 2 arguments, got 1")
+        );
         let err = check(MatcherKind::Query, &["a", "b", "c"]).unwrap_err();
-        assert_eq!(err, RuleError::new(7, "Query takes 1 or 2 arguments, got 3"));
+        assert_eq!(
+            err,
+            RuleError::new(7, "Query takes 1 or 2 arguments, got 3")
+        );
         let err = check(MatcherKind::Method, &[]).unwrap_err();
-        assert_eq!(err, RuleError::new(7, "Method takes exactly 1 argument, got 0"));
+        assert_eq!(
+            err,
+            RuleError::new(7, "Method takes exactly 1 argument, got 0")
+        );
     }
 
     #[test]

@@ -114,7 +114,11 @@ impl<'a> Lexer<'a> {
             '&' | '|' => {
                 if self.chars.peek() == Some(&c) {
                     self.bump();
-                    token(if c == '&' { TokenKind::And } else { TokenKind::Or })
+                    token(if c == '&' {
+                        TokenKind::And
+                    } else {
+                        TokenKind::Or
+                    })
                 } else {
                     Err(RuleError::new(
                         column,
@@ -246,9 +250,15 @@ mod tests {
     #[test]
     fn lexer_errors() {
         let err = kinds("Host(`a) ").unwrap_err();
-        assert_eq!(err, RuleError::new(6, "unterminated string: missing closing backtick"));
+        assert_eq!(
+            err,
+            RuleError::new(6, "unterminated string: missing closing backtick")
+        );
         let err = kinds("  \"abc\\\"").unwrap_err();
-        assert_eq!(err, RuleError::new(3, "unterminated string: missing closing `\"`"));
+        assert_eq!(
+            err,
+            RuleError::new(3, "unterminated string: missing closing `\"`")
+        );
         let err = kinds("a & b").unwrap_err();
         assert_eq!(err, RuleError::new(3, "expected `&&`, found a single `&`"));
         let err = kinds("a | b").unwrap_err();

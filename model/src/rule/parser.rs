@@ -23,7 +23,10 @@ pub fn parse(rule: &str) -> Result<Expr, RuleError> {
     if next.kind != TokenKind::End {
         return Err(RuleError::new(
             next.column,
-            format!("unexpected {}: expected `&&`, `||` or end of rule", next.kind),
+            format!(
+                "unexpected {}: expected `&&`, `||` or end of rule",
+                next.kind
+            ),
         ));
     }
     Ok(expr)
@@ -111,7 +114,10 @@ impl Parser<'_> {
         if open.kind != TokenKind::LParen {
             return Err(RuleError::new(
                 open.column,
-                format!("expected `(` after matcher name `{name}`, found {}", open.kind),
+                format!(
+                    "expected `(` after matcher name `{name}`, found {}",
+                    open.kind
+                ),
             ));
         }
         let mut args = Vec::new();
@@ -163,7 +169,9 @@ fn unknown_matcher(name: &str, column: usize) -> RuleError {
         Some(k) => format!(" (did you mean `{k}`?)"),
         None => match name {
             "HostHeader" => " (Traefik v2 syntax; use `Host`)".to_string(),
-            "HostSNI" | "HostSNIRegexp" | "ALPN" => " (a TCP matcher; not valid in HTTP rules)".to_string(),
+            "HostSNI" | "HostSNIRegexp" | "ALPN" => {
+                " (a TCP matcher; not valid in HTTP rules)".to_string()
+            }
             _ => String::new(),
         },
     };

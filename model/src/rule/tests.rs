@@ -29,17 +29,45 @@ fn matcher(kind: MatcherKind, args: &[&str], column: usize) -> Expr {
 fn every_matcher_parses() {
     let cases: [(&str, MatcherKind, &[&str]); 13] = [
         ("Host(`example.com`)", MatcherKind::Host, &["example.com"]),
-        (r"HostRegexp(`^.+\.example\.com$`)", MatcherKind::HostRegexp, &[r"^.+\.example\.com$"]),
+        (
+            r"HostRegexp(`^.+\.example\.com$`)",
+            MatcherKind::HostRegexp,
+            &[r"^.+\.example\.com$"],
+        ),
         ("Path(`/api`)", MatcherKind::Path, &["/api"]),
         ("PathPrefix(`/`)", MatcherKind::PathPrefix, &["/"]),
-        ("PathRegexp(`^/v[0-9]+/`)", MatcherKind::PathRegexp, &["^/v[0-9]+/"]),
+        (
+            "PathRegexp(`^/v[0-9]+/`)",
+            MatcherKind::PathRegexp,
+            &["^/v[0-9]+/"],
+        ),
         ("Method(`POST`)", MatcherKind::Method, &["POST"]),
-        ("Header(`X-Env`, `prod`)", MatcherKind::Header, &["X-Env", "prod"]),
-        ("HeaderRegexp(`X-Env`, `^p`)", MatcherKind::HeaderRegexp, &["X-Env", "^p"]),
+        (
+            "Header(`X-Env`, `prod`)",
+            MatcherKind::Header,
+            &["X-Env", "prod"],
+        ),
+        (
+            "HeaderRegexp(`X-Env`, `^p`)",
+            MatcherKind::HeaderRegexp,
+            &["X-Env", "^p"],
+        ),
         ("Query(`debug`)", MatcherKind::Query, &["debug"]),
-        ("Query(`mobile`, `true`)", MatcherKind::Query, &["mobile", "true"]),
-        ("QueryRegexp(`v`, `^[12]$`)", MatcherKind::QueryRegexp, &["v", "^[12]$"]),
-        ("ClientIP(`10.0.0.0/8`)", MatcherKind::ClientIP, &["10.0.0.0/8"]),
+        (
+            "Query(`mobile`, `true`)",
+            MatcherKind::Query,
+            &["mobile", "true"],
+        ),
+        (
+            "QueryRegexp(`v`, `^[12]$`)",
+            MatcherKind::QueryRegexp,
+            &["v", "^[12]$"],
+        ),
+        (
+            "ClientIP(`10.0.0.0/8`)",
+            MatcherKind::ClientIP,
+            &["10.0.0.0/8"],
+        ),
         ("ClientIP(`::1`)", MatcherKind::ClientIP, &["::1"]),
     ];
     for (rule, kind, args) in cases {
@@ -85,7 +113,11 @@ fn negation_binds_tightest() {
     let e = ok("!!Host(`a`)");
     assert_eq!(
         e,
-        Expr::Not(Box::new(Expr::Not(Box::new(matcher(MatcherKind::Host, &["a"], 3)))))
+        Expr::Not(Box::new(Expr::Not(Box::new(matcher(
+            MatcherKind::Host,
+            &["a"],
+            3
+        )))))
     );
     let e = ok("!(Host(`a`) || Host(`b`))");
     assert!(matches!(e, Expr::Not(ref inner) if matches!(**inner, Expr::Or(..))));
@@ -114,7 +146,9 @@ fn nested_expression_round_trips_through_display() {
 
 #[test]
 fn whitespace_is_allowed_between_all_tokens() {
-    let e = ok("  Host ( `a` )\n&&\t!\n( Path(`/b` , ) )".replace(", )", ")").as_str());
+    let e = ok("  Host ( `a` )\n&&\t!\n( Path(`/b` , ) )"
+        .replace(", )", ")")
+        .as_str());
     assert_eq!(e.to_string(), "Host(`a`) && !Path(`/b`)");
     let e = ok("Header(\t`X`\n,\n`y`  )");
     assert_eq!(e.to_string(), "Header(`X`, `y`)");
@@ -124,7 +158,10 @@ fn whitespace_is_allowed_between_all_tokens() {
 fn both_quote_styles() {
     assert_eq!(ok("Host(\"example.com\")"), ok("Host(`example.com`)"));
     let e = ok(r#"Header("X-Q", "say \"hi\" \\o/")"#);
-    assert_eq!(e, matcher(MatcherKind::Header, &["X-Q", r#"say "hi" \o/"#], 1));
+    assert_eq!(
+        e,
+        matcher(MatcherKind::Header, &["X-Q", r#"say "hi" \o/"#], 1)
+    );
     let e = ok(r#"PathRegexp("^/\d+$")"#);
     assert_eq!(e, matcher(MatcherKind::PathRegexp, &[r"^/\d+$"], 1));
     let e = ok(r#"Header(`X`, "a`b")"#);

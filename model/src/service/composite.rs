@@ -7,7 +7,7 @@ use crate::checks::{field, Object};
 use crate::ModelError;
 
 /// Splits requests between services in proportion to their weights.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Weighted {
     /// The services and their weights.
@@ -26,7 +26,7 @@ pub struct Weighted {
 }
 
 /// One service of a weighted split.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WeightedService {
     /// Name of the service (an `@provider` suffix is allowed).
@@ -38,7 +38,7 @@ pub struct WeightedService {
 }
 
 /// Sends requests to a main service and copies a share of them to mirror services.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Mirroring {
     /// The service whose responses are returned.
@@ -63,7 +63,7 @@ pub struct Mirroring {
 }
 
 /// One mirror of a mirroring service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Mirror {
     /// Name of the mirror service (an `@provider` suffix is allowed).
@@ -75,7 +75,7 @@ pub struct Mirror {
 }
 
 /// Sends requests to a main service, or to the fallback while the main one is unhealthy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Failover {
     /// The main service.
@@ -186,7 +186,10 @@ mod tests {
         );
         assert_eq!(
             validate(r#"{"mirroring":{"service":"a","mirrors":[{"name":"m","percent":101}]}}"#),
-            Err("service \"svc\": mirroring.mirrors[0].percent: 101 is not a percentage (0-100)".into())
+            Err(
+                "service \"svc\": mirroring.mirrors[0].percent: 101 is not a percentage (0-100)"
+                    .into()
+            )
         );
         assert_eq!(
             validate(r#"{"mirroring":{"service":"a","maxBodySize":-2}}"#),

@@ -11,7 +11,7 @@ use crate::checks::{domain_problem, field, is_token, Object};
 use crate::{ModelError, TraefikDuration};
 
 /// How and how often a load balancer probes its servers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServerHealthCheck {
     /// Scheme of the probe (`http`, `https` or `h2c`); the server's by default.
@@ -70,15 +70,10 @@ impl ServerHealthCheck {
         let grpc = match self.mode.as_str() {
             "" | "http" => false,
             "grpc" => true,
-            other => {
-                return Err(obj.invalid(at("mode"), format!("{other:?} must be http or grpc")))
-            }
+            other => return Err(obj.invalid(at("mode"), format!("{other:?} must be http or grpc"))),
         };
         if !grpc && !self.path.is_empty() && !self.path.starts_with('/') {
-            return Err(obj.invalid(
-                at("path"),
-                format!("{:?} must start with \"/\"", self.path),
-            ));
+            return Err(obj.invalid(at("path"), format!("{:?} must start with \"/\"", self.path)));
         }
         if !self.method.is_empty() && !is_token(&self.method) {
             return Err(obj.invalid(
@@ -122,8 +117,11 @@ mod tests {
 
     fn check(json: &str) -> Result<(), String> {
         let hc: ServerHealthCheck = serde_json::from_str(json).expect("parses");
-        hc.check(&Object::new(Kind::Service, "api"), "loadBalancer.healthCheck")
-            .map_err(|e| e.to_string())
+        hc.check(
+            &Object::new(Kind::Service, "api"),
+            "loadBalancer.healthCheck",
+        )
+        .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -136,15 +134,33 @@ mod tests {
     #[test]
     fn reports_each_bad_field() {
         let cases = [
-            (r#"{"scheme":"ftp"}"#, "scheme: \"ftp\" must be http, https or h2c"),
+            (
+                r#"{"scheme":"ftp"}"#,
+                "scheme: \"ftp\" must be http, https or h2c",
+            ),
             (r#"{"mode":"tcp"}"#, "mode: \"tcp\" must be http or grpc"),
-            (r#"{"path":"health"}"#, "path: \"health\" must start with \"/\""),
-            (r#"{"method":"GE T"}"#, "method: \"GE T\" is not an HTTP method"),
-            (r#"{"status":99}"#, "status: 99 is not an HTTP status code (100-599)"),
+            (
+                r#"{"path":"health"}"#,
+                "path: \"health\" must start with \"/\"",
+            ),
+            (
+                r#"{"method":"GE T"}"#,
+                "method: \"GE T\" is not an HTTP method",
+            ),
+            (
+                r#"{"status":99}"#,
+                "status: 99 is not an HTTP status code (100-599)",
+            ),
             (r#"{"port":0}"#, "port: must be between 1 and 65535"),
-            (r#"{"interval":"0s"}"#, "interval: must be greater than zero"),
+            (
+                r#"{"interval":"0s"}"#,
+                "interval: must be greater than zero",
+            ),
             (r#"{"timeout":0}"#, "timeout: must be greater than zero"),
-            (r#"{"hostname":"a b"}"#, "hostname: \"a b\" is not a valid domain name"),
+            (
+                r#"{"hostname":"a b"}"#,
+                "hostname: \"a b\" is not a valid domain name",
+            ),
             (
                 r#"{"headers":{"X Y":"1"}}"#,
                 "headers[\"X Y\"]: \"X Y\" is not a valid HTTP header name",

@@ -12,7 +12,7 @@ use crate::{ModelError, TraefikDuration};
 const SERVER_SCHEMES: &[&str] = &["http", "https", "h2c"];
 
 /// Balances requests over a set of servers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancer {
     /// The upstream servers.
@@ -43,7 +43,7 @@ pub struct LoadBalancer {
 }
 
 /// One upstream server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Server {
     /// Absolute `http`, `https` or `h2c` URL of the server.
@@ -69,7 +69,7 @@ pub enum Strategy {
 }
 
 /// Response streaming options.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseForwarding {
     /// Interval between flushes of the response body to the client (default 100ms).

@@ -7,7 +7,7 @@ use crate::serde_util::is_false;
 use crate::ModelError;
 
 /// Stickiness settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sticky {
     /// Affinity by cookie.
@@ -16,7 +16,7 @@ pub struct Sticky {
 }
 
 /// The sticky cookie.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Cookie {
     /// Cookie name; derived from the service name when empty.
@@ -97,7 +97,9 @@ mod tests {
         assert_eq!(check("{}"), Ok(()));
         assert_eq!(check(r#"{"cookie":{}}"#), Ok(()));
         assert_eq!(
-            check(r#"{"cookie":{"name":"srv","sameSite":"Strict","domain":".example.com","path":"/app"}}"#),
+            check(
+                r#"{"cookie":{"name":"srv","sameSite":"Strict","domain":".example.com","path":"/app"}}"#
+            ),
             Ok(())
         );
     }
@@ -111,7 +113,9 @@ mod tests {
         );
         assert_eq!(
             check(r#"{"cookie":{"sameSite":"always"}}"#),
-            Err(format!("{prefix}sameSite: \"always\" must be none, lax or strict"))
+            Err(format!(
+                "{prefix}sameSite: \"always\" must be none, lax or strict"
+            ))
         );
         assert_eq!(
             check(r#"{"cookie":{"path":"app"}}"#),
@@ -121,7 +125,9 @@ mod tests {
         );
         assert_eq!(
             check(r#"{"cookie":{"domain":"bad domain"}}"#),
-            Err(format!("{prefix}domain: \"bad domain\" is not a valid domain name"))
+            Err(format!(
+                "{prefix}domain: \"bad domain\" is not a valid domain name"
+            ))
         );
     }
 }

@@ -290,3 +290,149 @@ fn check_unreferenced(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: Kind, json: serde_json::Value) -> ObjectSpec {
+        ObjectSpec::from_json(kind, "x", &serde_json::to_vec(&json).unwrap()).unwrap()
+    }
+
+    fn service() -> ObjectSpec {
+        spec(
+            Kind::Service,
+            serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:9101"}]}}),
+        )
+    }
+
+    fn router(service: &str) -> ObjectSpec {
+        spec(
+            Kind::Router,
+            serde_json::json!({"rule": "PathPrefix(`/api`)", "service": service}),
+        )
+    }
+
+    fn create(name: &str, spec: ObjectSpec) -> Command {
+        Command::Txn {
+            ops: vec![Op::Create {
+                name: name.into(),
+                spec,
+                managed_by: "cli".into(),
+            }],
+            expected_revision: None,
+        }
+    }
+
+    fn key(kind: Kind, name: &str) -> ObjectKey {
+        ObjectKey {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn writes_move_the_revision_and_refusals_change_nothing() {
+        let mut s = ConfigState::default();
+        let changes = s.apply(&create("api", service())).unwrap();
+        assert_eq!((s.revision, changes.len()), (1, 1));
+        s.apply(&create("api", router("api"))).unwrap();
+        assert_eq!(s.revision, 2);
+        let before = s.clone();
+        for bad in [
+            create("api", service()),     // duplicate
+            create("web", router("nope")), // missing service
+        ] {
+            assert!(s.apply(&bad).is_err());
+            assert_eq!(s, before);
+        }
+        let delete_used = Command::Txn {
+            ops: vec![Op::Delete {
+                key: key(Kind::Service, "api"),
+                expected_mod_revision: None,
+            }],
+            expected_revision: None,
+        };
+        let err = s.apply(&delete_used).unwrap_err();
+        assert!(matches!(err, StateError::InUse { .. }), "{err}");
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_transaction_is_all_or_nothing_and_takes_one_revision() {
+        let mut s = ConfigState::default();
+        let txn = |ops| Command::Txn {
+            ops,
+            expected_revision: None,
+        };
+        let put = |name: &str, spec| Op::Put {
+            name: name.into(),
+            spec,
+            managed_by: "apply".into(),
+        };
+        let bad = txn(vec![put("a", service()), put("r", router("missing"))]);
+        assert!(s.apply(&bad).is_err());
+        assert_eq!(s, ConfigState::default());
+        let good = txn(vec![put("a", service()), put("r", router("a"))]);
+        assert_eq!(s.apply(&good).unwrap().len(), 2);
+        assert_eq!(s.revision, 1);
+        assert_eq!(s.get(&key(Kind::Router, "r")).unwrap().mod_revision, 1);
+        let stale = Command::Txn {
+            ops: vec![put("b", service())],
+            expected_revision: Some(0),
+        };
+        assert!(matches!(
+            s.apply(&stale),
+            Err(StateError::RevisionConflict { expected: 0, actual: 1 })
+        ));
+    }
+
+    #[test]
+    fn updates_check_the_object_revision_and_keep_the_creation_revision() {
+        let mut s = ConfigState::default();
+        s.apply(&create("a", service())).unwrap();
+        s.apply(&create("b", service())).unwrap();
+        let update = |expected| Command::Txn {
+            ops: vec![Op::Update {
+                name: "a".into(),
+                spec: service(),
+                managed_by: "cli".into(),
+                expected_mod_revision: expected,
+            }],
+            expected_revision: None,
+        };
+        assert!(matches!(
+            s.apply(&update(Some(2))),
+            Err(StateError::ObjectConflict { .. })
+        ));
+        s.apply(&update(Some(1))).unwrap();
+        let a = s.get(&key(Kind::Service, "a")).unwrap();
+        assert_eq!((a.create_revision, a.mod_revision), (1, 3));
+    }
+
+    #[test]
+    fn equal_states_hash_equal_and_any_difference_shows() {
+        let mut a = ConfigState::default();
+        let mut b = ConfigState::default();
+        for s in [&mut a, &mut b] {
+            s.apply(&create("api", service())).unwrap();
+        }
+        assert_eq!(a.hash(), b.hash());
+        b.apply(&create("api", router("api"))).unwrap();
+        assert_ne!(a.hash(), b.hash());
+        let listed: Vec<_> = b.list(Kind::Router).map(|(k, _)| k.name.clone()).collect();
+        assert_eq!(listed, ["api"]);
+    }
+
+    #[test]
+    fn the_cluster_id_is_set_once() {
+        let mut s = ConfigState::default();
+        let set = |id: &str| Command::SetClusterId {
+            cluster_id: id.into(),
+        };
+        s.apply(&set("one")).unwrap();
+        s.apply(&set("two")).unwrap();
+        assert_eq!(s.cluster_id.as_deref(), Some("one"));
+        assert_eq!(s.revision, 0);
+    }
+}
