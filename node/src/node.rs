@@ -153,7 +153,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     tasks.push(tokio::spawn(follow_state(handle.clone(), shutdown_rx.clone())));
 
     match &cfg.bootstrap {
-        Bootstrap::Peers(peers) => bootstrap::initialize(&raft, peers).await?,
+        Bootstrap::Peers(peers) => bootstrap::initialize(&raft, cfg.id, peers).await?,
         Bootstrap::Join(urls) => {
             tasks.push(tokio::spawn(bootstrap::join(handle.clone(), urls.clone())));
         }

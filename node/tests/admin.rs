@@ -115,6 +115,8 @@ async fn watch_streams_committed_changes_from_a_revision() {
     let cluster = TestCluster::start(3, &[]);
     let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
     let follower = [1, 2, 3].into_iter().find(|i| *i != leader).unwrap();
+    // (from_revision 0 means "from now on", so start the history at revision 1.)
+    create(&cluster.url(leader), service("first", "http://127.0.0.1:9101")).await.unwrap();
     let r1 = create(&cluster.url(leader), service("a", "http://127.0.0.1:9101")).await.unwrap();
     wait_applied(&cluster, &[follower], r1).await;
 

@@ -33,9 +33,14 @@ pub enum BootstrapError {
     Initialize(String),
 }
 
-/// Initializes a new cluster with `peers` if this node's log is empty (every bootstrapping
-/// node may call this with the same peers: openraft makes it idempotent).
-pub async fn initialize(raft: &Raft, peers: &BTreeMap<NodeId, String>) -> Result<(), BootstrapError> {
+/// Initializes a new cluster with `peers` if this node has the lowest id among them and its
+/// log is empty. The other peers wait to be contacted by the leader: a single initializer
+/// avoids competing first elections.
+pub async fn initialize(raft: &Raft, own_id: NodeId, peers: &BTreeMap<NodeId, String>) -> Result<(), BootstrapError> {
+    if peers.keys().next() != Some(&own_id) {
+        tracing::info!("waiting for the lowest-id peer to initialize the cluster");
+        return Ok(());
+    }
     if raft.is_initialized().await.map_err(|e| BootstrapError::Initialize(e.to_string()))? {
         tracing::info!("data dir already holds a cluster: --peers ignored");
         return Ok(());

@@ -47,7 +47,8 @@ pub struct ConfigState {
     pub revision: u64,
     /// The cluster's id, set once by the first leader.
     pub cluster_id: Option<String>,
-    /// The objects, by kind and name.
+    /// The objects, by kind and name (serialized as a list: JSON map keys must be strings).
+    #[serde(with = "objects_as_list")]
     pub objects: OrdMap<ObjectKey, StoredObject>,
     /// Every node id that was ever a member (so removed ids are never reused).
     pub ever_members: BTreeSet<u64>,
@@ -156,6 +157,28 @@ impl ConfigState {
             h.update([0]);
         }
         hex::encode(h.finalize())
+    }
+}
+
+mod objects_as_list {
+    use imbl::OrdMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{ObjectKey, StoredObject};
+
+    pub fn serialize<S: Serializer>(
+        map: &OrdMap<ObjectKey, StoredObject>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<OrdMap<ObjectKey, StoredObject>, D::Error> {
+        Ok(Vec::<(ObjectKey, StoredObject)>::deserialize(d)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -422,6 +445,16 @@ mod tests {
         assert_ne!(a.hash(), b.hash());
         let listed: Vec<_> = b.list(Kind::Router).map(|(k, _)| k.name.clone()).collect();
         assert_eq!(listed, ["api"]);
+    }
+
+    #[test]
+    fn a_state_round_trips_through_json() {
+        let mut s = ConfigState::default();
+        s.apply(&create("api", service())).unwrap();
+        s.apply(&create("api", router("api"))).unwrap();
+        let back: ConfigState = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.hash(), s.hash());
     }
 
     #[test]
