@@ -67,22 +67,38 @@ impl Admin for AdminService {
         &self,
         _req: Request<pb::ClusterStatusRequest>,
     ) -> Result<Response<pb::ClusterStatusResponse>, Status> {
-        Ok(Response::new(membership::cluster_status(&self.handle, &self.forwarder).await))
+        Ok(Response::new(
+            membership::cluster_status(&self.handle, &self.forwarder).await,
+        ))
     }
 
-    async fn node_status(&self, _req: Request<pb::NodeStatusRequest>) -> Result<Response<pb::NodeInfo>, Status> {
+    async fn node_status(
+        &self,
+        _req: Request<pb::NodeStatusRequest>,
+    ) -> Result<Response<pb::NodeInfo>, Status> {
         Ok(Response::new(self.handle.node_info()))
     }
 
-    async fn add_node(&self, req: Request<pb::AddNodeRequest>) -> Result<Response<pb::MembershipResponse>, Status> {
-        leader_only!(self, req, add_node, |body| membership::add_node(&self.handle, body).await)
+    async fn add_node(
+        &self,
+        req: Request<pb::AddNodeRequest>,
+    ) -> Result<Response<pb::MembershipResponse>, Status> {
+        leader_only!(self, req, add_node, |body| membership::add_node(
+            &self.handle,
+            body
+        )
+        .await)
     }
 
     async fn remove_node(
         &self,
         req: Request<pb::RemoveNodeRequest>,
     ) -> Result<Response<pb::MembershipResponse>, Status> {
-        leader_only!(self, req, remove_node, |body| membership::remove_node(&self.handle, body).await)
+        leader_only!(self, req, remove_node, |body| membership::remove_node(
+            &self.handle,
+            body
+        )
+        .await)
     }
 
     async fn transfer_leader(
@@ -95,7 +111,10 @@ impl Admin for AdminService {
         ))
     }
 
-    async fn create(&self, req: Request<pb::CreateRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn create(
+        &self,
+        req: Request<pb::CreateRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         leader_only!(self, req, create, |body| {
             let (key, spec, managed_by) = convert::object(body.object, "cli")?;
             let op = Op::Create {
@@ -107,7 +126,10 @@ impl Admin for AdminService {
         })
     }
 
-    async fn update(&self, req: Request<pb::UpdateRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn update(
+        &self,
+        req: Request<pb::UpdateRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         leader_only!(self, req, update, |body| {
             let (key, spec, managed_by) = convert::object(body.object, "cli")?;
             let op = Op::Update {
@@ -120,7 +142,10 @@ impl Admin for AdminService {
         })
     }
 
-    async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn delete(
+        &self,
+        req: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         leader_only!(self, req, delete, |body| {
             let op = Op::Delete {
                 key: convert::object_ref(body.r#ref)?,
@@ -130,7 +155,10 @@ impl Admin for AdminService {
         })
     }
 
-    async fn apply(&self, req: Request<pb::ApplyRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn apply(
+        &self,
+        req: Request<pb::ApplyRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         leader_only!(self, req, apply, |body| {
             let mut ops = Vec::with_capacity(body.puts.len() + body.deletes.len());
             for object in body.puts {
@@ -157,21 +185,29 @@ impl Admin for AdminService {
 
     async fn get(&self, req: Request<pb::GetRequest>) -> Result<Response<pb::GetResponse>, Status> {
         if objects::is_consistent(req.get_ref().options.as_ref()) {
-            return leader_only!(self, req, get, |body| objects::get(&self.handle, body).await);
+            return leader_only!(self, req, get, |body| objects::get(&self.handle, body)
+                .await);
         }
         objects::get(&self.handle, req.into_inner()).await
     }
 
-    async fn list(&self, req: Request<pb::ListRequest>) -> Result<Response<pb::ListResponse>, Status> {
+    async fn list(
+        &self,
+        req: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::ListResponse>, Status> {
         if objects::is_consistent(req.get_ref().options.as_ref()) {
-            return leader_only!(self, req, list, |body| objects::list(&self.handle, body).await);
+            return leader_only!(self, req, list, |body| objects::list(&self.handle, body)
+                .await);
         }
         objects::list(&self.handle, req.into_inner()).await
     }
 
     type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 
-    async fn watch(&self, req: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         watch::watch(&self.handle, req.into_inner().from_revision).map(Response::new)
     }
 
@@ -180,7 +216,11 @@ impl Admin for AdminService {
         req: Request<pb::WaitAppliedRequest>,
     ) -> Result<Response<pb::WaitAppliedResponse>, Status> {
         let body = req.into_inner();
-        let timeout = std::time::Duration::from_millis(if body.timeout_ms == 0 { 10_000 } else { body.timeout_ms });
+        let timeout = std::time::Duration::from_millis(if body.timeout_ms == 0 {
+            10_000
+        } else {
+            body.timeout_ms
+        });
         let revision = objects::wait_applied(&self.handle, body.revision, timeout).await?;
         Ok(Response::new(pb::WaitAppliedResponse { revision }))
     }

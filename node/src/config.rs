@@ -8,7 +8,11 @@ use std::time::Duration;
 
 /// Command-line flags of `raftgate`.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "raftgate", version, about = "A raftgate node: reverse proxy + Raft member")]
+#[command(
+    name = "raftgate",
+    version,
+    about = "A raftgate node: reverse proxy + Raft member"
+)]
 pub struct NodeArgs {
     /// This node's id (a positive integer, unique in the cluster, never reused).
     #[arg(long, env = "RAFTGATE_ID")]
@@ -129,7 +133,10 @@ pub struct NodeConfig {
 fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(s).map_err(|e| invalid(flag, format!("{s:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(flag, format!("{s:?}: expected http(s)://host:port")));
+        return Err(invalid(
+            flag,
+            format!("{s:?}: expected http(s)://host:port"),
+        ));
     }
     Ok(s.trim_end_matches('/').to_string())
 }
@@ -174,7 +181,10 @@ impl TryFrom<NodeArgs> for NodeConfig {
         if a.heartbeat_ms == 0 || a.heartbeat_ms * 2 > a.election_min_ms {
             return Err(invalid(
                 "heartbeat-ms",
-                format!("must be positive and at most half of --election-min-ms ({})", a.election_min_ms),
+                format!(
+                    "must be positive and at most half of --election-min-ms ({})",
+                    a.election_min_ms
+                ),
             ));
         }
         if a.snapshot_logs == 0 {
@@ -250,7 +260,11 @@ mod tests {
 
     #[test]
     fn peers_parse_and_give_the_advertised_url() {
-        let cfg = NodeConfig::try_from(args(&["--peers", "1=http://127.0.0.1:7001, 2=http://127.0.0.1:7002/"])).unwrap();
+        let cfg = NodeConfig::try_from(args(&[
+            "--peers",
+            "1=http://127.0.0.1:7001, 2=http://127.0.0.1:7002/",
+        ]))
+        .unwrap();
         assert_eq!(cfg.advertise_url.as_deref(), Some("http://127.0.0.1:7001"));
         match cfg.bootstrap {
             Bootstrap::Peers(p) => assert_eq!(p[&2], "http://127.0.0.1:7002"),
@@ -261,12 +275,22 @@ mod tests {
     #[test]
     fn bad_flags_are_named() {
         let err = NodeConfig::try_from(args(&["--peers", "2=http://a:1"])).unwrap_err();
-        assert!(err.to_string().starts_with("--peers: does not list this node"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("--peers: does not list this node"),
+            "{err}"
+        );
         let err = NodeConfig::try_from(args(&["--peers", "1=ftp://a:1"])).unwrap_err();
         assert!(err.to_string().contains("expected http(s)"), "{err}");
         let err = NodeConfig::try_from(args(&["--peers", "x=http://a:1"])).unwrap_err();
         assert!(err.to_string().contains("is not a node id"), "{err}");
-        let err = NodeConfig::try_from(args(&["--election-min-ms", "900", "--election-max-ms", "800"])).unwrap_err();
+        let err = NodeConfig::try_from(args(&[
+            "--election-min-ms",
+            "900",
+            "--election-max-ms",
+            "800",
+        ]))
+        .unwrap_err();
         assert!(err.to_string().starts_with("--election-min-ms"), "{err}");
         let err = NodeConfig::try_from(args(&["--heartbeat-ms", "400"])).unwrap_err();
         assert!(err.to_string().starts_with("--heartbeat-ms"), "{err}");

@@ -9,14 +9,17 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,openraft=warn,sled=warn,h2=warn,tower=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                EnvFilter::new("info,openraft=warn,sled=warn,h2=warn,tower=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
 
     let config = NodeConfig::try_from(NodeArgs::parse())?;
-    let node = raftgate::node::start(config).await.context("cannot start node")?;
+    let node = raftgate::node::start(config)
+        .await
+        .context("cannot start node")?;
     wait_for_signal().await?;
     tracing::info!("shutting down");
     node.shutdown().await;

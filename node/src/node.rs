@@ -93,8 +93,8 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     let db = Db::open(&cfg.data_dir, cfg.id)?;
     let metrics = Arc::new(Metrics::new());
     let log_store = LogStore::open(&db).map_err(|e| NodeError::Storage(e.to_string()))?;
-    let state_machine =
-        StateMachineStore::open(&db, metrics.clone()).map_err(|e| NodeError::Storage(e.to_string()))?;
+    let state_machine = StateMachineStore::open(&db, metrics.clone())
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
     let applied = state_machine.subscribe();
     let changes = state_machine.changes();
     let history = state_machine.history();
@@ -107,14 +107,18 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
 
     let grpc_listener = bind(cfg.grpc_addr).await?;
     let ops_listener = bind(cfg.ops_addr).await?;
-    let grpc_addr = grpc_listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: cfg.grpc_addr,
-        source,
-    })?;
-    let ops_addr = ops_listener.local_addr().map_err(|source| NodeError::Bind {
-        addr: cfg.ops_addr,
-        source,
-    })?;
+    let grpc_addr = grpc_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: cfg.grpc_addr,
+            source,
+        })?;
+    let ops_addr = ops_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: cfg.ops_addr,
+            source,
+        })?;
     let advertise_url = cfg
         .advertise_url
         .clone()
@@ -130,9 +134,15 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     }
 
     let network = Network::new(identity.clone(), cfg.raft.heartbeat * 5);
-    let raft = Raft::new(cfg.id, raft_config(&cfg)?, network, log_store, state_machine)
-        .await
-        .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let raft = Raft::new(
+        cfg.id,
+        raft_config(&cfg)?,
+        network,
+        log_store,
+        state_machine,
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
 
     let handle = Arc::new(ClusterHandle {
         id: cfg.id,
@@ -148,9 +158,20 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(serve_grpc(handle.clone(), grpc_listener, shutdown_rx.clone())));
-    tasks.push(tokio::spawn(ops::server::serve(handle.clone(), ops_listener, shutdown_rx.clone())));
-    tasks.push(tokio::spawn(follow_state(handle.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(serve_grpc(
+        handle.clone(),
+        grpc_listener,
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(ops::server::serve(
+        handle.clone(),
+        ops_listener,
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(follow_state(
+        handle.clone(),
+        shutdown_rx.clone(),
+    )));
 
     match &cfg.bootstrap {
         Bootstrap::Peers(peers) => bootstrap::initialize(&raft, cfg.id, peers).await?,
@@ -173,7 +194,11 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     })
 }
 
-async fn serve_grpc(handle: Arc<ClusterHandle>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+async fn serve_grpc(
+    handle: Arc<ClusterHandle>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) {
     let transport = RaftTransportServer::new(RaftTransportService::new(
         handle.raft.clone(),
         handle.identity.clone(),
@@ -206,7 +231,9 @@ async fn follow_state(handle: Arc<ClusterHandle>, mut stop: watch::Receiver<bool
                 handle.identity.set(id);
             }
             handle.metrics.revision.set(state.config.revision as i64);
-            handle.metrics.observe_raft(&raft_metrics.borrow_and_update());
+            handle
+                .metrics
+                .observe_raft(&raft_metrics.borrow_and_update());
         }
         tokio::select! {
             r = applied.changed() => if r.is_err() { return },

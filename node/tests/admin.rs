@@ -22,28 +22,69 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
     let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
     let follower = [1, 2, 3].into_iter().find(|i| *i != leader).unwrap();
     let url = cluster.url(follower);
-    let base = create(&url, service("api", "http://127.0.0.1:9101")).await.unwrap();
-    create(&url, object(pb::Kind::Middleware, "strip", serde_json::json!({"stripPrefix": {"prefixes": ["/api"]}})))
+    let base = create(&url, service("api", "http://127.0.0.1:9101"))
         .await
         .unwrap();
+    create(
+        &url,
+        object(
+            pb::Kind::Middleware,
+            "strip",
+            serde_json::json!({"stripPrefix": {"prefixes": ["/api"]}}),
+        ),
+    )
+    .await
+    .unwrap();
     let before = revision(&cluster.url(leader)).await;
     let hash_before = node_info(&cluster.url(leader)).await.unwrap().state_hash;
     assert_eq!(before, base + 1);
 
     let cases: Vec<(pb::Object, tonic::Code, &str)> = vec![
-        (router("r1", "PathPrefix(`/api`", "api"), tonic::Code::InvalidArgument, "column"),
-        (router("r2", "Hots(`a.com`)", "api"), tonic::Code::InvalidArgument, "Hots"),
-        (service("bad-url", "not a url"), tonic::Code::InvalidArgument, "url"),
-        (router("r3", "Path(`/x`)", "missing"), tonic::Code::InvalidArgument, "service \"missing\""),
-        (service("api", "http://127.0.0.1:9102"), tonic::Code::AlreadyExists, "service \"api\" already exists"),
         (
-            object(pb::Kind::Router, "r4", serde_json::json!({"rule": "Path(`/x`)", "service": "api", "middlewares": ["nope"]})),
+            router("r1", "PathPrefix(`/api`", "api"),
+            tonic::Code::InvalidArgument,
+            "column",
+        ),
+        (
+            router("r2", "Hots(`a.com`)", "api"),
+            tonic::Code::InvalidArgument,
+            "Hots",
+        ),
+        (
+            service("bad-url", "not a url"),
+            tonic::Code::InvalidArgument,
+            "url",
+        ),
+        (
+            router("r3", "Path(`/x`)", "missing"),
+            tonic::Code::InvalidArgument,
+            "service \"missing\"",
+        ),
+        (
+            service("api", "http://127.0.0.1:9102"),
+            tonic::Code::AlreadyExists,
+            "service \"api\" already exists",
+        ),
+        (
+            object(
+                pb::Kind::Router,
+                "r4",
+                serde_json::json!({"rule": "Path(`/x`)", "service": "api", "middlewares": ["nope"]}),
+            ),
             tonic::Code::InvalidArgument,
             "middleware \"nope\"",
         ),
-        (service("Bad Name!", "http://127.0.0.1:9101"), tonic::Code::InvalidArgument, "Bad Name!"),
         (
-            object(pb::Kind::Router, "r5", serde_json::json!({"rule": "Path(`/x`)", "service": "api", "bogus": 1})),
+            service("Bad Name!", "http://127.0.0.1:9101"),
+            tonic::Code::InvalidArgument,
+            "Bad Name!",
+        ),
+        (
+            object(
+                pb::Kind::Router,
+                "r5",
+                serde_json::json!({"rule": "Path(`/x`)", "service": "api", "bogus": 1}),
+            ),
             tonic::Code::InvalidArgument,
             "bogus",
         ),
@@ -54,29 +95,46 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
         for via in [cluster.url(leader), url.clone()] {
             let err = create(&via, object.clone()).await.expect_err(&name);
             assert_eq!(err.code(), code, "{name}: {}", err.message());
-            assert!(err.message().contains(needle), "{name}: {:?} lacks {needle:?}", err.message());
-            assert!(!err.message().contains('\n'), "one-line message: {:?}", err.message());
+            assert!(
+                err.message().contains(needle),
+                "{name}: {:?} lacks {needle:?}",
+                err.message()
+            );
+            assert!(
+                !err.message().contains('\n'),
+                "one-line message: {:?}",
+                err.message()
+            );
         }
     }
     // Deleting a service that a router uses is refused too.
-    create(&url, router("web", "Path(`/`)", "api")).await.unwrap();
+    create(&url, router("web", "Path(`/`)", "api"))
+        .await
+        .unwrap();
     let err = admin(&url)
         .delete(pb::DeleteRequest {
-            r#ref: Some(pb::ObjectRef { kind: pb::Kind::Service as i32, name: "api".into() }),
+            r#ref: Some(pb::ObjectRef {
+                kind: pb::Kind::Service as i32,
+                name: "api".into(),
+            }),
             expected_mod_revision: None,
         })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
-    assert!(err.message().contains("router \"web\""), "{}", err.message());
+    assert!(
+        err.message().contains("router \"web\""),
+        "{}",
+        err.message()
+    );
     let after = before + 1;
-    for id in [1, 2, 3] {
-        assert_eq!(revision(&cluster.url(id)).await >= after, true);
-    }
     assert_converged(&cluster, &[1, 2, 3], after).await;
     // Only the router write moved the revision.
     assert_eq!(revision(&cluster.url(leader)).await, after);
-    assert_ne!(node_info(&cluster.url(leader)).await.unwrap().state_hash, hash_before);
+    assert_ne!(
+        node_info(&cluster.url(leader)).await.unwrap().state_hash,
+        hash_before
+    );
 
     // Optimistic concurrency: an update with a stale revision is refused.
     let err = admin(&url)
@@ -86,11 +144,19 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{}", err.message());
+    assert_eq!(
+        err.code(),
+        tonic::Code::FailedPrecondition,
+        "{}",
+        err.message()
+    );
     // An atomic apply with one bad entry applies nothing.
     let err = admin(&url)
         .apply(pb::ApplyRequest {
-            puts: vec![service("ok-1", "http://127.0.0.1:9101"), router("bad", "Path(`/x`)", "nothing")],
+            puts: vec![
+                service("ok-1", "http://127.0.0.1:9101"),
+                router("bad", "Path(`/x`)", "nothing"),
+            ],
             deletes: vec![],
             expected_revision: None,
         })
@@ -100,8 +166,14 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
     assert_eq!(revision(&cluster.url(leader)).await, after);
     let resp = admin(&url)
         .apply(pb::ApplyRequest {
-            puts: vec![service("ok-1", "http://127.0.0.1:9101"), router("good", "Path(`/x`)", "ok-1")],
-            deletes: vec![pb::ObjectRef { kind: pb::Kind::Middleware as i32, name: "strip".into() }],
+            puts: vec![
+                service("ok-1", "http://127.0.0.1:9101"),
+                router("good", "Path(`/x`)", "ok-1"),
+            ],
+            deletes: vec![pb::ObjectRef {
+                kind: pb::Kind::Middleware as i32,
+                name: "strip".into(),
+            }],
             expected_revision: Some(after),
         })
         .await
@@ -116,20 +188,34 @@ async fn watch_streams_committed_changes_from_a_revision() {
     let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
     let follower = [1, 2, 3].into_iter().find(|i| *i != leader).unwrap();
     // (from_revision 0 means "from now on", so start the history at revision 1.)
-    create(&cluster.url(leader), service("first", "http://127.0.0.1:9101")).await.unwrap();
-    let r1 = create(&cluster.url(leader), service("a", "http://127.0.0.1:9101")).await.unwrap();
+    create(
+        &cluster.url(leader),
+        service("first", "http://127.0.0.1:9101"),
+    )
+    .await
+    .unwrap();
+    let r1 = create(&cluster.url(leader), service("a", "http://127.0.0.1:9101"))
+        .await
+        .unwrap();
     wait_applied(&cluster, &[follower], r1).await;
 
     // From r1 - 1: the history replays r1, then live changes follow.
     let mut stream = admin(&cluster.url(follower))
-        .watch(pb::WatchRequest { from_revision: r1 - 1 })
+        .watch(pb::WatchRequest {
+            from_revision: r1 - 1,
+        })
         .await
         .unwrap()
         .into_inner();
-    let r2 = create(&cluster.url(leader), router("a", "Path(`/a`)", "a")).await.unwrap();
+    let r2 = create(&cluster.url(leader), router("a", "Path(`/a`)", "a"))
+        .await
+        .unwrap();
     let r3 = admin(&cluster.url(leader))
         .delete(pb::DeleteRequest {
-            r#ref: Some(pb::ObjectRef { kind: pb::Kind::Router as i32, name: "a".into() }),
+            r#ref: Some(pb::ObjectRef {
+                kind: pb::Kind::Router as i32,
+                name: "a".into(),
+            }),
             expected_mod_revision: Some(r2),
         })
         .await
@@ -149,9 +235,24 @@ async fn watch_streams_committed_changes_from_a_revision() {
     assert_eq!(
         seen,
         vec![
-            (r1, pb::EventType::Put as i32, pb::Kind::Service as i32, "a".to_string()),
-            (r2, pb::EventType::Put as i32, pb::Kind::Router as i32, "a".to_string()),
-            (r3, pb::EventType::Delete as i32, pb::Kind::Router as i32, "a".to_string()),
+            (
+                r1,
+                pb::EventType::Put as i32,
+                pb::Kind::Service as i32,
+                "a".to_string()
+            ),
+            (
+                r2,
+                pb::EventType::Put as i32,
+                pb::Kind::Router as i32,
+                "a".to_string()
+            ),
+            (
+                r3,
+                pb::EventType::Delete as i32,
+                pb::Kind::Router as i32,
+                "a".to_string()
+            ),
         ]
     );
 }
@@ -160,7 +261,9 @@ async fn watch_streams_committed_changes_from_a_revision() {
 async fn ops_endpoint_serves_ping_metrics_and_cluster_view() {
     let cluster = TestCluster::start(3, &[]);
     let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
-    create(&cluster.url(leader), service("a", "http://127.0.0.1:9101")).await.unwrap();
+    create(&cluster.url(leader), service("a", "http://127.0.0.1:9101"))
+        .await
+        .unwrap();
     let ops = format!("http://127.0.0.1:{}", cluster.nodes[&leader].ops_port);
     let body = http_get(&format!("{ops}/ping")).await.expect("ping 200");
     assert_eq!(body, "OK");
@@ -176,7 +279,8 @@ async fn ops_endpoint_serves_ping_metrics_and_cluster_view() {
     ] {
         assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
     }
-    let view: serde_json::Value = serde_json::from_str(&http_get(&format!("{ops}/api/cluster")).await.unwrap()).unwrap();
+    let view: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{ops}/api/cluster")).await.unwrap()).unwrap();
     assert_eq!(view["id"], leader);
     assert_eq!(view["role"], "leader");
     assert_eq!(view["members"].as_array().unwrap().len(), 3);
@@ -215,6 +319,8 @@ async fn a_data_dir_of_another_node_or_cluster_is_refused_at_start() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("belongs to cluster") && stderr.contains("is a member of cluster"), "{stderr}");
+    assert!(
+        stderr.contains("belongs to cluster") && stderr.contains("is a member of cluster"),
+        "{stderr}"
+    );
 }
-

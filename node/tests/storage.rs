@@ -12,7 +12,9 @@ use raftgate::store::state_machine::StateMachineStore;
 struct SledBuilder;
 
 impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, tempfile::TempDir> for SledBuilder {
-    async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachineStore), StorageError> {
+    async fn build(
+        &self,
+    ) -> Result<(tempfile::TempDir, LogStore, StateMachineStore), StorageError> {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(dir.path(), 1).expect("open db");
         let log = LogStore::open(&db).expect("log store");
@@ -22,6 +24,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, tempfile::TempDir> fo
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // openraft's suite returns its own error type
 fn sled_store_passes_the_openraft_suite() -> Result<(), StorageError> {
     Suite::test_all(SledBuilder)
 }

@@ -13,7 +13,9 @@ pub fn kind(raw: i32) -> Result<Kind, tonic::Status> {
         Ok(pb::Kind::Router) => Ok(Kind::Router),
         Ok(pb::Kind::Service) => Ok(Kind::Service),
         Ok(pb::Kind::Middleware) => Ok(Kind::Middleware),
-        _ => Err(bad_request("object kind is missing (router, service or middleware)")),
+        _ => Err(bad_request(
+            "object kind is missing (router, service or middleware)",
+        )),
     }
 }
 
@@ -27,10 +29,14 @@ pub fn pb_kind(kind: Kind) -> pb::Kind {
 }
 
 /// Parses an object of a write request into its key, typed spec and manager.
-pub fn object(o: Option<pb::Object>, default_manager: &str) -> Result<(ObjectKey, ObjectSpec, String), tonic::Status> {
+pub fn object(
+    o: Option<pb::Object>,
+    default_manager: &str,
+) -> Result<(ObjectKey, ObjectSpec, String), tonic::Status> {
     let o = o.ok_or_else(|| bad_request("request carries no object"))?;
     let kind = kind(o.kind)?;
-    let spec = ObjectSpec::from_json(kind, &o.name, &o.spec_json).map_err(super::status::state_error)?;
+    let spec =
+        ObjectSpec::from_json(kind, &o.name, &o.spec_json).map_err(super::status::state_error)?;
     let manager = if o.managed_by.is_empty() {
         default_manager.to_string()
     } else {

@@ -52,13 +52,19 @@ impl Forwarder {
     }
 
     /// Decides where a leader-only call runs.
-    pub fn route(&self, handle: &ClusterHandle, metadata: &MetadataMap) -> Result<Route, tonic::Status> {
+    pub fn route(
+        &self,
+        handle: &ClusterHandle,
+        metadata: &MetadataMap,
+    ) -> Result<Route, tonic::Status> {
         if handle.is_leader() {
             return Ok(Route::Local);
         }
         let leader = handle.leader().filter(|(id, _)| *id != handle.id);
         match leader {
-            Some((_, addr)) if metadata.get(FORWARDED).is_none() => Ok(Route::Leader(self.client(&addr)?)),
+            Some((_, addr)) if metadata.get(FORWARDED).is_none() => {
+                Ok(Route::Leader(self.client(&addr)?))
+            }
             Some((_, addr)) => Err(not_leader(Some(&addr))),
             None => Err(not_leader(None)),
         }

@@ -17,7 +17,10 @@ use crate::cluster::types::{Node, NodeId};
 const MEMBER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Every member's own view, asked concurrently; silent members are marked unreachable.
-pub async fn cluster_status(handle: &ClusterHandle, forwarder: &Forwarder) -> pb::ClusterStatusResponse {
+pub async fn cluster_status(
+    handle: &ClusterHandle,
+    forwarder: &Forwarder,
+) -> pb::ClusterStatusResponse {
     let metrics = handle.raft_metrics();
     let membership = metrics.membership_config.membership().clone();
     let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
@@ -75,14 +78,21 @@ fn membership_response(handle: &ClusterHandle, log_index: u64) -> Response<pb::M
 }
 
 /// Adds a node as a learner, waits for it to catch up, then promotes it (on the leader).
-pub async fn add_node(handle: &ClusterHandle, req: pb::AddNodeRequest) -> Result<Response<pb::MembershipResponse>, Status> {
+pub async fn add_node(
+    handle: &ClusterHandle,
+    req: pb::AddNodeRequest,
+) -> Result<Response<pb::MembershipResponse>, Status> {
     if req.id == 0 {
         return Err(bad_request("node ids start at 1"));
     }
     let addr = req.addr.trim_end_matches('/').to_string();
     match url::Url::parse(&addr) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        _ => return Err(bad_request(format!("node address {addr:?} is not an http(s)://host:port URL"))),
+        _ => {
+            return Err(bad_request(format!(
+                "node address {addr:?} is not an http(s)://host:port URL"
+            )))
+        }
     }
     let metrics = handle.raft_metrics();
     let membership = metrics.membership_config.membership();
@@ -95,7 +105,10 @@ pub async fn add_node(handle: &ClusterHandle, req: pb::AddNodeRequest) -> Result
             )))
         }
         Some(_) if is_voter || req.learner_only => {
-            return Ok(membership_response(handle, metrics.membership_config.log_id().map_or(0, |l| l.index)))
+            return Ok(membership_response(
+                handle,
+                metrics.membership_config.log_id().map_or(0, |l| l.index),
+            ))
         }
         Some(_) => {}
         None => {
@@ -113,7 +126,11 @@ pub async fn add_node(handle: &ClusterHandle, req: pb::AddNodeRequest) -> Result
                 .map_err(raft_write_error)?;
         }
     }
-    let mut log_index = handle.raft_metrics().membership_config.log_id().map_or(0, |l| l.index);
+    let mut log_index = handle
+        .raft_metrics()
+        .membership_config
+        .log_id()
+        .map_or(0, |l| l.index);
     if !req.learner_only {
         tracing::info!(id = req.id, "promoting learner to voter");
         let resp = handle
@@ -134,7 +151,10 @@ pub async fn remove_node(
     let metrics = handle.raft_metrics();
     let membership = metrics.membership_config.membership();
     if membership.get_node(&req.id).is_none() {
-        return Err(Status::not_found(format!("node {} is not a member of this cluster", req.id)));
+        return Err(Status::not_found(format!(
+            "node {} is not a member of this cluster",
+            req.id
+        )));
     }
     let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
     let change = if voters.contains(&req.id) {

@@ -13,7 +13,10 @@ use crate::store::command::Command;
 use crate::store::state_machine::AppliedState;
 
 /// Validates `cmd` against the applied state, proposes it and waits for its revision.
-pub async fn write(handle: &ClusterHandle, cmd: Command) -> Result<Response<pb::WriteResponse>, Status> {
+pub async fn write(
+    handle: &ClusterHandle,
+    cmd: Command,
+) -> Result<Response<pb::WriteResponse>, Status> {
     let metrics = &handle.metrics;
     // A refused write must not reach the log: dry-run it on a copy of the applied state
     // (O(1) to clone). Apply checks again, deterministically, in case a concurrent write
@@ -36,7 +39,9 @@ pub async fn write(handle: &ClusterHandle, cmd: Command) -> Result<Response<pb::
         }
         Ok(Ok(response)) => response,
     };
-    metrics.proposal_seconds.observe(started.elapsed().as_secs_f64());
+    metrics
+        .proposal_seconds
+        .observe(started.elapsed().as_secs_f64());
     match response.data.result {
         Ok(revision) => {
             metrics.proposals.with_label_values(&["ok"]).inc();
@@ -58,7 +63,10 @@ pub fn is_consistent(options: Option<&pb::ReadOptions>) -> bool {
 }
 
 /// The state a read with `options` may be answered from.
-async fn readable_state(handle: &ClusterHandle, options: Option<pb::ReadOptions>) -> Result<Arc<AppliedState>, Status> {
+async fn readable_state(
+    handle: &ClusterHandle,
+    options: Option<pb::ReadOptions>,
+) -> Result<Arc<AppliedState>, Status> {
     let options = options.unwrap_or_default();
     if options.consistent {
         handle
@@ -74,7 +82,10 @@ async fn readable_state(handle: &ClusterHandle, options: Option<pb::ReadOptions>
 }
 
 /// One object.
-pub async fn get(handle: &ClusterHandle, req: pb::GetRequest) -> Result<Response<pb::GetResponse>, Status> {
+pub async fn get(
+    handle: &ClusterHandle,
+    req: pb::GetRequest,
+) -> Result<Response<pb::GetResponse>, Status> {
     let key = convert::object_ref(req.r#ref)?;
     let state = readable_state(handle, req.options).await?;
     let object = state.config.get(&key).ok_or_else(|| {
@@ -90,16 +101,29 @@ pub async fn get(handle: &ClusterHandle, req: pb::GetRequest) -> Result<Response
 }
 
 /// Every object of a kind (or of every kind).
-pub async fn list(handle: &ClusterHandle, req: pb::ListRequest) -> Result<Response<pb::ListResponse>, Status> {
+pub async fn list(
+    handle: &ClusterHandle,
+    req: pb::ListRequest,
+) -> Result<Response<pb::ListResponse>, Status> {
     let kinds = if req.kind == pb::Kind::Unspecified as i32 {
-        vec![raftgate_model::Kind::Router, raftgate_model::Kind::Service, raftgate_model::Kind::Middleware]
+        vec![
+            raftgate_model::Kind::Router,
+            raftgate_model::Kind::Service,
+            raftgate_model::Kind::Middleware,
+        ]
     } else {
         vec![convert::kind(req.kind)?]
     };
     let state = readable_state(handle, req.options).await?;
     let objects = kinds
         .into_iter()
-        .flat_map(|kind| state.config.list(kind).map(|(k, o)| convert::pb_object(k, o)).collect::<Vec<_>>())
+        .flat_map(|kind| {
+            state
+                .config
+                .list(kind)
+                .map(|(k, o)| convert::pb_object(k, o))
+                .collect::<Vec<_>>()
+        })
         .collect();
     Ok(Response::new(pb::ListResponse {
         objects,
@@ -108,9 +132,14 @@ pub async fn list(handle: &ClusterHandle, req: pb::ListRequest) -> Result<Respon
 }
 
 /// Waits until this node applied `revision`; returns the applied revision.
-pub async fn wait_applied(handle: &ClusterHandle, revision: u64, timeout: Duration) -> Result<u64, Status> {
+pub async fn wait_applied(
+    handle: &ClusterHandle,
+    revision: u64,
+    timeout: Duration,
+) -> Result<u64, Status> {
     let mut rx = handle.applied.clone();
-    let waited = tokio::time::timeout(timeout, rx.wait_for(|s| s.config.revision >= revision)).await;
+    let waited =
+        tokio::time::timeout(timeout, rx.wait_for(|s| s.config.revision >= revision)).await;
     match waited {
         Ok(Ok(state)) => Ok(state.config.revision),
         Ok(Err(_)) => Err(Status::unavailable("node is shutting down")),

@@ -19,7 +19,11 @@ pub fn watch(handle: &Arc<ClusterHandle>, from_revision: u64) -> Result<WatchStr
     // Subscribe before reading the history, so no change falls between the two.
     let mut live = handle.changes.subscribe();
     let current = handle.state().config.revision;
-    let from = if from_revision == 0 { current } else { from_revision };
+    let from = if from_revision == 0 {
+        current
+    } else {
+        from_revision
+    };
     let backlog = handle.history.since(from, current).map_err(|oldest| {
         Status::out_of_range(format!(
             "revision {from} is no longer in this node's history (oldest kept: {oldest}); \

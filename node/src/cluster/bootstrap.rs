@@ -36,12 +36,20 @@ pub enum BootstrapError {
 /// Initializes a new cluster with `peers` if this node has the lowest id among them and its
 /// log is empty. The other peers wait to be contacted by the leader: a single initializer
 /// avoids competing first elections.
-pub async fn initialize(raft: &Raft, own_id: NodeId, peers: &BTreeMap<NodeId, String>) -> Result<(), BootstrapError> {
+pub async fn initialize(
+    raft: &Raft,
+    own_id: NodeId,
+    peers: &BTreeMap<NodeId, String>,
+) -> Result<(), BootstrapError> {
     if peers.keys().next() != Some(&own_id) {
         tracing::info!("waiting for the lowest-id peer to initialize the cluster");
         return Ok(());
     }
-    if raft.is_initialized().await.map_err(|e| BootstrapError::Initialize(e.to_string()))? {
+    if raft
+        .is_initialized()
+        .await
+        .map_err(|e| BootstrapError::Initialize(e.to_string()))?
+    {
         tracing::info!("data dir already holds a cluster: --peers ignored");
         return Ok(());
     }
@@ -61,7 +69,11 @@ pub async fn initialize(raft: &Raft, own_id: NodeId, peers: &BTreeMap<NodeId, St
 
 /// Refuses to start when this data dir's cluster id differs from that of a reachable member
 /// in `urls`. Unreachable members are skipped (they may simply be down).
-pub async fn check_cluster(ours: &str, urls: &[String], own_url: &str) -> Result<(), BootstrapError> {
+pub async fn check_cluster(
+    ours: &str,
+    urls: &[String],
+    own_url: &str,
+) -> Result<(), BootstrapError> {
     for url in urls.iter().filter(|u| u.as_str() != own_url) {
         let Ok(endpoint) = tonic::transport::Endpoint::from_shared(url.clone()) else {
             continue;
@@ -72,7 +84,10 @@ pub async fn check_cluster(ours: &str, urls: &[String], own_url: &str) -> Result
         let Ok(channel) = endpoint.connect().await else {
             continue;
         };
-        let Ok(info) = AdminClient::new(channel).node_status(NodeStatusRequest {}).await else {
+        let Ok(info) = AdminClient::new(channel)
+            .node_status(NodeStatusRequest {})
+            .await
+        else {
             continue;
         };
         let theirs = info.into_inner().cluster_id;
@@ -158,7 +173,11 @@ pub async fn propose_cluster_id(handle: Arc<ClusterHandle>) {
             let mut bytes = [0u8; 8];
             rand::rng().fill_bytes(&mut bytes);
             let cluster_id = hex::encode(bytes);
-            match handle.raft.client_write(Command::SetClusterId { cluster_id }).await {
+            match handle
+                .raft
+                .client_write(Command::SetClusterId { cluster_id })
+                .await
+            {
                 Ok(_) => {
                     let id = handle.state().config.cluster_id.clone().unwrap_or_default();
                     tracing::info!(cluster_id = %id, "cluster id recorded");

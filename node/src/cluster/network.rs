@@ -4,9 +4,14 @@
 //! Messages are openraft's own types in JSON; a remote Raft error comes back inside the
 //! response (`Result<Resp, RaftError>`), a transport failure becomes `Unreachable`.
 
+// openraft's trait signatures fix the (large) error types used here.
+#![allow(clippy::result_large_err)]
+
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -111,7 +116,9 @@ impl PeerConnection {
     }
 }
 
-fn status_to_rpc<E: std::error::Error>(status: tonic::Status) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
+fn status_to_rpc<E: std::error::Error>(
+    status: tonic::Status,
+) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
     let e = TransportError(format!("{:?}: {}", status.code(), status.message()));
     match status.code() {
         tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
@@ -127,7 +134,8 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        let json = serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let json =
+            serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let msg = RaftMessage {
             json,
             cluster_id: self.identity.get(),
@@ -170,7 +178,8 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
-        let json = serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let json =
+            serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let msg = RaftMessage {
             json,
             cluster_id: self.identity.get(),

@@ -26,7 +26,8 @@ impl RaftTransportService {
 }
 
 fn decode<T: DeserializeOwned>(json: &[u8]) -> Result<T, Status> {
-    serde_json::from_slice(json).map_err(|e| Status::invalid_argument(format!("bad raft message: {e}")))
+    serde_json::from_slice(json)
+        .map_err(|e| Status::invalid_argument(format!("bad raft message: {e}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Response<RaftMessage>, Status> {
@@ -39,7 +40,10 @@ fn encode<T: Serialize>(value: &T) -> Result<Response<RaftMessage>, Status> {
 
 #[tonic::async_trait]
 impl RaftTransport for RaftTransportService {
-    async fn append_entries(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+    async fn append_entries(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let msg = req.into_inner();
         self.identity.check(&msg.cluster_id)?;
         let result = self.raft.append_entries(decode(&msg.json)?).await;
@@ -53,7 +57,10 @@ impl RaftTransport for RaftTransportService {
         encode(&result)
     }
 
-    async fn install_snapshot(&self, req: Request<SnapshotChunk>) -> Result<Response<RaftMessage>, Status> {
+    async fn install_snapshot(
+        &self,
+        req: Request<SnapshotChunk>,
+    ) -> Result<Response<RaftMessage>, Status> {
         let chunk = req.into_inner();
         self.identity.check(&chunk.cluster_id)?;
         let header: ChunkHeader = decode(&chunk.header_json)?;

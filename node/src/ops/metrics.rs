@@ -39,16 +39,23 @@ impl Metrics {
         let registry = Registry::new();
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("valid metric");
-            registry.register(Box::new(g.clone())).expect("unique metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
             g
         };
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let proposals = IntCounterVec::new(
-            Opts::new("raftgate_proposals_total", "Config writes proposed, by result"),
+            Opts::new(
+                "raftgate_proposals_total",
+                "Config writes proposed, by result",
+            ),
             &["result"],
         )
         .expect("valid metric");
@@ -88,8 +95,9 @@ impl Metrics {
     /// Copies Raft's own metrics into the gauges.
     pub fn observe_raft(&self, m: &RaftMetrics) {
         self.term.set(m.current_term as i64);
-        self.is_leader
-            .set(i64::from(m.current_leader == Some(m.id) && m.state.is_leader()));
+        self.is_leader.set(i64::from(
+            m.current_leader == Some(m.id) && m.state.is_leader(),
+        ));
         self.last_log_index
             .set(m.last_log_index.unwrap_or(0) as i64);
         self.applied_index

@@ -16,7 +16,11 @@ use tokio::sync::watch;
 use crate::cluster::handle::ClusterHandle;
 
 /// Serves the ops endpoint until `stop` turns true.
-pub async fn serve(handle: Arc<ClusterHandle>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+pub async fn serve(
+    handle: Arc<ClusterHandle>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -41,7 +45,11 @@ pub async fn serve(handle: Arc<ClusterHandle>, listener: TcpListener, mut stop: 
     }
 }
 
-fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, content_type)
@@ -51,14 +59,22 @@ fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Re
 
 fn route(handle: &ClusterHandle, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+        return respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "method not allowed\n",
+        );
     }
     match req.uri().path() {
         "/ping" => {
             if handle.raft_metrics().running_state.is_ok() {
                 respond(StatusCode::OK, "text/plain", "OK")
             } else {
-                respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "raft stopped")
+                respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "raft stopped",
+                )
             }
         }
         "/metrics" => respond(

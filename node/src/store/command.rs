@@ -15,8 +15,8 @@ use super::error::StateError;
 pub enum ObjectSpec {
     /// A Traefik v3 HTTP router.
     Router(Router),
-    /// A Traefik v3 HTTP service.
-    Service(Service),
+    /// A Traefik v3 HTTP service (boxed: by far the largest variant).
+    Service(Box<Service>),
     /// A Traefik v3 HTTP middleware.
     Middleware(Middleware),
 }
@@ -38,7 +38,9 @@ impl ObjectSpec {
         };
         Ok(match kind {
             Kind::Router => ObjectSpec::Router(serde_json::from_slice(json).map_err(invalid)?),
-            Kind::Service => ObjectSpec::Service(serde_json::from_slice(json).map_err(invalid)?),
+            Kind::Service => {
+                ObjectSpec::Service(Box::new(serde_json::from_slice(json).map_err(invalid)?))
+            }
             Kind::Middleware => {
                 ObjectSpec::Middleware(serde_json::from_slice(json).map_err(invalid)?)
             }

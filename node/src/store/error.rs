@@ -26,7 +26,9 @@ pub enum StateError {
         name: String,
     },
     /// The object changed since the writer read it.
-    #[error("{kind} \"{name}\" is at revision {actual}, not {expected}: it changed since it was read")]
+    #[error(
+        "{kind} \"{name}\" is at revision {actual}, not {expected}: it changed since it was read"
+    )]
     ObjectConflict {
         /// Kind of the object.
         kind: Kind,

@@ -4,6 +4,9 @@
 //! Durability: an append, a vote or a purge is acknowledged to openraft only after
 //! `flush_async()` returned, which fsyncs on sled's own IO threads (not the runtime's).
 
+// openraft's trait signatures fix the (large) error types used here.
+#![allow(clippy::result_large_err)]
+
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 

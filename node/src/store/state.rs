@@ -363,7 +363,7 @@ mod tests {
         assert_eq!(s.revision, 2);
         let before = s.clone();
         for bad in [
-            create("api", service()),     // duplicate
+            create("api", service()),      // duplicate
             create("web", router("nope")), // missing service
         ] {
             assert!(s.apply(&bad).is_err());
@@ -406,7 +406,10 @@ mod tests {
         };
         assert!(matches!(
             s.apply(&stale),
-            Err(StateError::RevisionConflict { expected: 0, actual: 1 })
+            Err(StateError::RevisionConflict {
+                expected: 0,
+                actual: 1
+            })
         ));
     }
 

@@ -11,6 +11,9 @@
 //! channel for `watch` streams. The data plane and the admin reads only ever see these
 //! immutable snapshots.
 
+// openraft's trait signatures fix the (large) error types used here.
+#![allow(clippy::result_large_err)]
+
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -22,7 +25,9 @@ use tokio::sync::{broadcast, watch};
 use super::command::{CommandResponse, ObjectKey};
 use super::db::Db;
 use super::state::{Change, ConfigState, StoredObject};
-use crate::cluster::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+use crate::cluster::types::{
+    Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
 use crate::ops::metrics::Metrics;
 
 /// How many revisions of change history each node keeps for `watch`.

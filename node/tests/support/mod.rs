@@ -18,7 +18,11 @@ use tonic::transport::Channel;
 pub fn free_port() -> u16 {
     static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut used = USED.lock().unwrap();
         if used.get_or_insert_with(HashSet::new).insert(port) {
             return port;
@@ -74,8 +78,16 @@ impl NodeProc {
 
     pub fn start(&mut self, extra: &[String]) {
         assert!(self.child.is_none(), "node {} already running", self.id);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = self.command(extra).stderr(log).spawn().expect("spawn raftgate");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = self
+            .command(extra)
+            .stderr(log)
+            .spawn()
+            .expect("spawn raftgate");
         self.child = Some(child);
     }
 
@@ -90,7 +102,10 @@ impl NodeProc {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -136,8 +151,14 @@ impl TestCluster {
     /// Starts `n` nodes bootstrapped with `--peers`, each with `extra` flags.
     pub fn start(n: u64, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let nodes: BTreeMap<u64, NodeProc> = (1..=n).map(|id| (id, NodeProc::new(dir.path(), id))).collect();
-        let peers = nodes.values().map(|p| format!("{}={}", p.id, p.url())).collect::<Vec<_>>().join(",");
+        let nodes: BTreeMap<u64, NodeProc> = (1..=n)
+            .map(|id| (id, NodeProc::new(dir.path(), id)))
+            .collect();
+        let peers = nodes
+            .values()
+            .map(|p| format!("{}={}", p.id, p.url()))
+            .collect::<Vec<_>>()
+            .join(",");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut cluster = Self { dir, nodes, extra };
         for node in cluster.nodes.values_mut() {
@@ -158,7 +179,11 @@ impl TestCluster {
     }
 
     pub fn running(&self) -> Vec<u64> {
-        self.nodes.values().filter(|n| n.is_running()).map(|n| n.id).collect()
+        self.nodes
+            .values()
+            .filter(|n| n.is_running())
+            .map(|n| n.id)
+            .collect()
     }
 
     /// Restarts a stopped node on its data dir, without bootstrap flags.
@@ -179,7 +204,11 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
             for node in self.nodes.values() {
-                eprintln!("----- node {} log (last 40 lines) -----\n{}", node.id, node.log_tail(40));
+                eprintln!(
+                    "----- node {} log (last 40 lines) -----\n{}",
+                    node.id,
+                    node.log_tail(40)
+                );
             }
         }
         for node in self.nodes.values_mut() {
@@ -209,13 +238,20 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 pub async fn node_info(url: &str) -> Option<NodeInfo> {
-    admin(url).node_status(pb::NodeStatusRequest {}).await.ok().map(|r| r.into_inner())
+    admin(url)
+        .node_status(pb::NodeStatusRequest {})
+        .await
+        .ok()
+        .map(|r| r.into_inner())
 }
 
 /// Waits until every node in `ids` agrees on one leader among `ids`, and the cluster id is set.
@@ -250,10 +286,14 @@ pub async fn wait_applied(cluster: &TestCluster, ids: &[u64], revision: u64) -> 
     let mut out = Vec::new();
     for id in ids {
         let url = cluster.url(*id);
-        let info = wait_for(&format!("node {id} to apply revision {revision}"), Duration::from_secs(15), || {
-            let url = url.clone();
-            async move { node_info(&url).await.filter(|i| i.revision >= revision) }
-        })
+        let info = wait_for(
+            &format!("node {id} to apply revision {revision}"),
+            Duration::from_secs(15),
+            || {
+                let url = url.clone();
+                async move { node_info(&url).await.filter(|i| i.revision >= revision) }
+            },
+        )
         .await;
         out.push(info);
     }
@@ -265,8 +305,16 @@ pub async fn assert_converged(cluster: &TestCluster, ids: &[u64], revision: u64)
     let infos = wait_applied(cluster, ids, revision).await;
     let first = &infos[0];
     for info in &infos {
-        assert_eq!(info.revision, first.revision, "revision of node {} vs node {}", info.id, first.id);
-        assert_eq!(info.state_hash, first.state_hash, "state hash of node {} vs node {}", info.id, first.id);
+        assert_eq!(
+            info.revision, first.revision,
+            "revision of node {} vs node {}",
+            info.id, first.id
+        );
+        assert_eq!(
+            info.state_hash, first.state_hash,
+            "state hash of node {} vs node {}",
+            info.id, first.id
+        );
     }
 }
 
@@ -280,17 +328,27 @@ pub fn object(kind: pb::Kind, name: &str, spec: serde_json::Value) -> pb::Object
 }
 
 pub fn service(name: &str, url: &str) -> pb::Object {
-    object(pb::Kind::Service, name, serde_json::json!({"loadBalancer": {"servers": [{"url": url}]}}))
+    object(
+        pb::Kind::Service,
+        name,
+        serde_json::json!({"loadBalancer": {"servers": [{"url": url}]}}),
+    )
 }
 
 pub fn router(name: &str, rule: &str, service: &str) -> pb::Object {
-    object(pb::Kind::Router, name, serde_json::json!({"rule": rule, "service": service}))
+    object(
+        pb::Kind::Router,
+        name,
+        serde_json::json!({"rule": rule, "service": service}),
+    )
 }
 
 /// Creates `object` through `url`, returning the committed revision.
 pub async fn create(url: &str, object: pb::Object) -> Result<u64, tonic::Status> {
     admin(url)
-        .create(pb::CreateRequest { object: Some(object) })
+        .create(pb::CreateRequest {
+            object: Some(object),
+        })
         .await
         .map(|r| r.into_inner().revision)
 }
@@ -308,7 +366,10 @@ pub async fn create_retrying(cluster: &TestCluster, object: pb::Object, timeout:
                 // An earlier attempt with an unknown outcome did commit.
                 let got = admin(&url)
                     .get(pb::GetRequest {
-                        r#ref: Some(pb::ObjectRef { kind: object.kind, name: object.name.clone() }),
+                        r#ref: Some(pb::ObjectRef {
+                            kind: object.kind,
+                            name: object.name.clone(),
+                        }),
                         options: None,
                     })
                     .await
@@ -327,7 +388,10 @@ pub async fn create_retrying(cluster: &TestCluster, object: pb::Object, timeout:
 
 pub async fn list(url: &str, kind: pb::Kind) -> pb::ListResponse {
     admin(url)
-        .list(pb::ListRequest { kind: kind as i32, options: None })
+        .list(pb::ListRequest {
+            kind: kind as i32,
+            options: None,
+        })
         .await
         .unwrap()
         .into_inner()
