@@ -41,11 +41,13 @@ pub struct NodeArgs {
     /// Leader heartbeat interval.
     #[arg(long, env = "RAFTGATE_HEARTBEAT_MS", default_value_t = 100)]
     pub heartbeat_ms: u64,
-    /// Minimum election timeout.
-    #[arg(long, env = "RAFTGATE_ELECTION_MIN_MS", default_value_t = 500)]
+    /// Minimum election timeout. openraft 0.9 also waits out the leader's lease (equal to
+    /// the maximum election timeout) before a follower campaigns, so a dead leader is
+    /// replaced after max + random(min..max): 0.9–1.2 s with the defaults.
+    #[arg(long, env = "RAFTGATE_ELECTION_MIN_MS", default_value_t = 300)]
     pub election_min_ms: u64,
     /// Maximum election timeout.
-    #[arg(long, env = "RAFTGATE_ELECTION_MAX_MS", default_value_t = 1000)]
+    #[arg(long, env = "RAFTGATE_ELECTION_MAX_MS", default_value_t = 600)]
     pub election_max_ms: u64,
     /// Build a snapshot after this many log entries since the last one.
     #[arg(long, env = "RAFTGATE_SNAPSHOT_LOGS", default_value_t = 5000)]

@@ -49,6 +49,8 @@ impl Db {
         let sled = sled::Config::new()
             .path(path.join("sled"))
             .mode(sled::Mode::HighThroughput)
+            // sled caches up to 1 GiB by default; the config state is small.
+            .cache_capacity(64 << 20)
             .open()
             .map_err(sled_err)?;
         let identity = sled.open_tree("identity").map_err(sled_err)?;
