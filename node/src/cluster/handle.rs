@@ -85,7 +85,7 @@ impl ClusterHandle {
             role: role.to_string(),
             term: m.current_term,
             revision: state.config.revision,
-            state_hash: state.config.hash(),
+            state_hash: state.state_hash().to_string(),
             leader_id: m.current_leader,
             last_log_index: m.last_log_index,
             applied_index: m.last_applied.map(|l| l.index),

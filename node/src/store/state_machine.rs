@@ -52,6 +52,16 @@ pub struct AppliedState {
     pub last_applied: Option<LogId>,
     /// The last membership applied.
     pub membership: StoredMembership,
+    /// The config's hash, computed on first use (each published state is immutable).
+    #[serde(skip)]
+    hash: std::sync::OnceLock<String>,
+}
+
+impl AppliedState {
+    /// Hex SHA-256 of the config (see [`ConfigState::hash`]), computed once per state.
+    pub fn state_hash(&self) -> &str {
+        self.hash.get_or_init(|| self.config.hash())
+    }
 }
 
 /// The sled-backed state machine.
@@ -128,7 +138,9 @@ impl StateMachineStore {
     }
 
     fn publish(&self) {
-        self.publish.send_replace(Arc::new(self.current.clone()));
+        let mut state = self.current.clone();
+        state.hash = std::sync::OnceLock::new();
+        self.publish.send_replace(Arc::new(state));
     }
 
     fn persist_all(&self, batch: &mut sled::Batch) -> Result<(), StorageError> {
@@ -298,6 +310,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             config: state.config,
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
+            hash: Default::default(),
         };
         self.persist_all(&mut batch)?;
         self.tree.apply_batch(batch).map_err(write_err)?;
