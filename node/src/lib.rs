@@ -12,4 +12,5 @@ pub mod cluster;
 pub mod config;
 pub mod node;
 pub mod ops;
+pub mod proxy;
 pub mod store;

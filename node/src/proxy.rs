@@ -1,0 +1,11 @@
+//! The data plane: entrypoints, the Traefik rule language compiled into matchers, the
+//! route table, services and load balancing, health checks and the upstream client.
+//!
+//! Requests never wait on Raft: each one reads one immutable, compiled snapshot of the
+//! config (swapped atomically when a new revision is applied) and runs to completion on it.
+
+pub mod balance;
+pub mod health;
+pub mod request;
+pub mod rule;
+pub mod table;
