@@ -541,6 +541,9 @@ async fn nodes_join_are_added_and_removed() {
         }
     };
     wait_status(&founders, "node 4 to be a voter", is_voter(4)).await;
+    // Its promotion (asked for by node 4 itself) may still be in flight; the next membership
+    // change would be refused.
+    cluster.wait_membership_settled().await;
 
     // Node 5 starts with no bootstrap flag and is added by the operator.
     let url5 = cluster.start_extra(5, &[]).await;

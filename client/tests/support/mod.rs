@@ -210,6 +210,22 @@ impl Cluster {
         .await
     }
 
+    /// Waits until the leader's membership is uniform (not joint) and committed: a membership
+    /// change still in flight (e.g. a `--join` promotion) refuses the next one.
+    pub async fn wait_membership_settled(&self) {
+        let leader = self.wait_leader().await;
+        let handle = &self.nodes[&leader].handle;
+        wait_for("the membership change to commit", || async {
+            let m = handle.raft_metrics();
+            let config = &m.membership_config;
+            let uniform = config.membership().get_joint_config().len() == 1;
+            let at = config.log_id().as_ref().map_or(0, |l| l.index);
+            let applied = m.last_applied.as_ref().map_or(0, |l| l.index);
+            (uniform && applied >= at).then_some(())
+        })
+        .await
+    }
+
     /// A voter that is not the leader.
     pub async fn follower(&self) -> u64 {
         let leader = self.wait_leader().await;

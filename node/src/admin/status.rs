@@ -7,7 +7,7 @@
 
 use std::fmt::Display;
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use tonic::metadata::MetadataValue;
 use tonic::Status;
 
@@ -47,6 +47,10 @@ pub fn raft_write_error(e: RaftError<NodeId, ClientWriteError<NodeId, Node>>) ->
     match e {
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             not_leader(f.leader_node.as_ref().map(|n| n.addr.as_str()))
+        }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(ChangeMembershipError::InProgress(_))) => {
+            // Retryable: the change in flight commits within a few heartbeats.
+            Status::unavailable("another membership change is in progress; retry shortly")
         }
         RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
             Status::failed_precondition(e.to_string())
