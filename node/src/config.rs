@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::proxy::server::{parse_entrypoint, EntryPointTimeouts};
+use crate::proxy::upstream::UpstreamConfig;
+
 /// Command-line flags of `raftgate`.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -61,6 +64,42 @@ pub struct NodeArgs {
     /// How long a config write may wait for its commit before it is reported as unknown.
     #[arg(long, env = "RAFTGATE_WRITE_TIMEOUT_MS", default_value_t = 5_000)]
     pub write_timeout_ms: u64,
+    /// An HTTP entrypoint, `NAME=ADDRESS` (repeatable). Routers without `entryPoints` are
+    /// served on every entrypoint.
+    #[arg(
+        long = "entrypoint",
+        env = "RAFTGATE_ENTRYPOINTS",
+        value_delimiter = ',',
+        default_value = "web=127.0.0.1:8080"
+    )]
+    pub entrypoints: Vec<String>,
+    /// Time allowed to read a request's headers (also bounds idle keep-alive connections).
+    #[arg(
+        long,
+        env = "RAFTGATE_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Time in-flight requests get to finish on shutdown.
+    #[arg(long, env = "RAFTGATE_GRACE_MS", default_value_t = 10_000)]
+    pub grace_ms: u64,
+    /// Time allowed to connect to an upstream server.
+    #[arg(
+        long,
+        env = "RAFTGATE_UPSTREAM_DIAL_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub upstream_dial_timeout_ms: u64,
+    /// Time allowed for an upstream's response headers (0: unbounded) before a 504.
+    #[arg(
+        long,
+        env = "RAFTGATE_UPSTREAM_RESPONSE_TIMEOUT_MS",
+        default_value_t = 0
+    )]
+    pub upstream_response_timeout_ms: u64,
+    /// Idle keep-alive connections kept per upstream server.
+    #[arg(long, env = "RAFTGATE_UPSTREAM_MAX_IDLE", default_value_t = 200)]
+    pub upstream_max_idle: usize,
 }
 
 /// Why the flags do not describe a usable node.
@@ -130,6 +169,19 @@ pub struct NodeConfig {
     pub raft: RaftTuning,
     /// Commit wait bound for writes.
     pub write_timeout: Duration,
+    /// The data plane's settings.
+    pub proxy: ProxyConfig,
+}
+
+/// The data plane's settings.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Entrypoints by name, in flag order.
+    pub entrypoints: Vec<(String, SocketAddr)>,
+    /// Connection timeouts of the entrypoints.
+    pub timeouts: EntryPointTimeouts,
+    /// Upstream client settings.
+    pub upstream: UpstreamConfig,
 }
 
 fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
@@ -229,7 +281,30 @@ impl TryFrom<NodeArgs> for NodeConfig {
             }
             (None, None) => Bootstrap::None,
         };
+        let mut entrypoints: Vec<(String, SocketAddr)> = Vec::new();
+        for spec in &a.entrypoints {
+            let (name, addr) = parse_entrypoint(spec).map_err(|e| invalid("entrypoint", e))?;
+            if entrypoints.iter().any(|(n, _)| *n == name) {
+                return Err(invalid("entrypoint", format!("{name} is given twice")));
+            }
+            entrypoints.push((name, addr));
+        }
+        let proxy = ProxyConfig {
+            entrypoints,
+            timeouts: EntryPointTimeouts {
+                header_read: Duration::from_millis(a.header_read_timeout_ms.max(1)),
+                grace: Duration::from_millis(a.grace_ms),
+            },
+            upstream: UpstreamConfig {
+                dial_timeout: Duration::from_millis(a.upstream_dial_timeout_ms.max(1)),
+                response_timeout: (a.upstream_response_timeout_ms > 0)
+                    .then(|| Duration::from_millis(a.upstream_response_timeout_ms)),
+                max_idle_per_host: a.upstream_max_idle,
+                idle_timeout: Duration::from_secs(90),
+            },
+        };
         Ok(NodeConfig {
+            proxy,
             id: a.id,
             data_dir: a.data_dir,
             grpc_addr: a.grpc_addr,

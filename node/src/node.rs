@@ -12,6 +12,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+
 use crate::admin::AdminService;
 use crate::cluster::bootstrap::{self, BootstrapError};
 use crate::cluster::handle::ClusterHandle;
@@ -22,6 +25,10 @@ use crate::cluster::types::Raft;
 use crate::config::{Bootstrap, NodeConfig};
 use crate::ops;
 use crate::ops::metrics::Metrics;
+use crate::proxy;
+use crate::proxy::handler::EntryPointContext;
+use crate::proxy::runtime::{Compiler, Runtime};
+use crate::proxy::upstream::Upstream;
 use crate::store::db::{Db, DbError};
 use crate::store::log_store::LogStore;
 use crate::store::state_machine::StateMachineStore;
@@ -59,6 +66,11 @@ pub struct RunningNode {
     pub grpc_addr: SocketAddr,
     /// The bound ops address.
     pub ops_addr: SocketAddr,
+    /// The bound entrypoints, by name.
+    pub entrypoints: Vec<(String, SocketAddr)>,
+    /// The runtime the proxy serves (for inspection).
+    pub proxy_runtime: Arc<ArcSwap<Runtime>>,
+    drains: Vec<JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     db: Db,
@@ -106,6 +118,15 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     }
 
     let grpc_listener = bind(cfg.grpc_addr).await?;
+    let mut entrypoint_listeners = Vec::new();
+    for (name, addr) in &cfg.proxy.entrypoints {
+        let listener = bind(*addr).await?;
+        let bound = listener.local_addr().map_err(|source| NodeError::Bind {
+            addr: *addr,
+            source,
+        })?;
+        entrypoint_listeners.push((name.clone(), bound, listener));
+    }
     let ops_listener = bind(cfg.ops_addr).await?;
     let grpc_addr = grpc_listener
         .local_addr()
@@ -173,6 +194,41 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         shutdown_rx.clone(),
     )));
 
+    let proxy_runtime = Arc::new(ArcSwap::from_pointee(Runtime::default()));
+    let compiler = Arc::new(Compiler::new(
+        cfg.proxy
+            .entrypoints
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect(),
+    ));
+    tasks.push(tokio::spawn(proxy::runtime::follow(
+        handle.applied.clone(),
+        proxy_runtime.clone(),
+        compiler,
+    )));
+    let upstream = Arc::new(Upstream::new(&cfg.proxy.upstream));
+    let server_name =
+        HeaderValue::from_str(&node_name(cfg.id)).unwrap_or(HeaderValue::from_static("raftgate"));
+    let mut entrypoints = Vec::new();
+    let mut drains = Vec::new();
+    for (name, bound, listener) in entrypoint_listeners {
+        let ctx = Arc::new(EntryPointContext {
+            name: name.clone(),
+            port: bound.port(),
+            runtime: proxy_runtime.clone(),
+            upstream: upstream.clone(),
+            server_name: server_name.clone(),
+        });
+        drains.push(tokio::spawn(proxy::server::serve(
+            listener,
+            ctx,
+            cfg.proxy.timeouts.clone(),
+            shutdown_rx.clone(),
+        )));
+        entrypoints.push((name, bound));
+    }
+
     match &cfg.bootstrap {
         Bootstrap::Peers(peers) => bootstrap::initialize(&raft, cfg.id, peers).await?,
         Bootstrap::Join(urls) => {
@@ -183,11 +239,14 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     if stored_cluster.is_none() {
         tasks.push(tokio::spawn(bootstrap::propose_cluster_id(handle.clone())));
     }
-    tracing::info!(id = cfg.id, %grpc_addr, %ops_addr, url = %handle.advertise_url, "node started");
+    tracing::info!(id = cfg.id, %grpc_addr, %ops_addr, url = %handle.advertise_url, ?entrypoints, "node started");
     Ok(RunningNode {
         handle,
         grpc_addr,
         ops_addr,
+        entrypoints,
+        proxy_runtime,
+        drains,
         shutdown,
         tasks,
         db,
@@ -243,10 +302,23 @@ async fn follow_state(handle: Arc<ClusterHandle>, mut stop: watch::Receiver<bool
     }
 }
 
+/// This node's name for `X-Forwarded-Server`: the host name, else `raftgate-<id>`.
+fn node_name(id: u64) -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| format!("raftgate-{id}"))
+}
+
 impl RunningNode {
-    /// Stops serving, shuts Raft down and flushes the data dir.
+    /// Stops accepting, lets in-flight requests finish (within the grace period), shuts
+    /// Raft down and flushes the data dir.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        for drain in self.drains {
+            let _ = drain.await;
+        }
         if let Err(e) = self.handle.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }

@@ -5,7 +5,15 @@
 //! config (swapped atomically when a new revision is applied) and runs to completion on it.
 
 pub mod balance;
+pub mod body;
+pub mod error;
+pub mod forward;
+pub mod handler;
 pub mod health;
 pub mod request;
 pub mod rule;
+pub mod runtime;
+pub mod server;
+pub mod service;
 pub mod table;
+pub mod upstream;

@@ -48,7 +48,9 @@ pub fn raft_write_error(e: RaftError<NodeId, ClientWriteError<NodeId, Node>>) ->
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             not_leader(f.leader_node.as_ref().map(|n| n.addr.as_str()))
         }
-        RaftError::APIError(ClientWriteError::ChangeMembershipError(ChangeMembershipError::InProgress(_))) => {
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::InProgress(_),
+        )) => {
             // Retryable: the change in flight commits within a few heartbeats.
             Status::unavailable("another membership change is in progress; retry shortly")
         }

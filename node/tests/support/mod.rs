@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod backend;
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -35,6 +37,7 @@ pub struct NodeProc {
     pub id: u64,
     pub grpc_port: u16,
     pub ops_port: u16,
+    pub web_port: u16,
     pub data_dir: PathBuf,
     pub log: PathBuf,
     child: Option<Child>,
@@ -46,6 +49,7 @@ impl NodeProc {
             id,
             grpc_port: free_port(),
             ops_port: free_port(),
+            web_port: free_port(),
             data_dir: root.join(format!("node{id}")),
             log: root.join(format!("node{id}.log")),
             child: None,
@@ -54,6 +58,16 @@ impl NodeProc {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// Base URL of the node's `web` entrypoint.
+    pub fn web(&self) -> String {
+        format!("http://127.0.0.1:{}", self.web_port)
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// The command line of this node, plus `extra`.
@@ -69,6 +83,8 @@ impl NodeProc {
             .arg(self.url())
             .arg("--ops-addr")
             .arg(format!("127.0.0.1:{}", self.ops_port))
+            .arg("--entrypoint")
+            .arg(format!("web=127.0.0.1:{}", self.web_port))
             .args(extra)
             .env("RUST_LOG", "info,openraft=warn")
             .stdin(Stdio::null())

@@ -1,0 +1,178 @@
+//! Header rewriting on the way to the upstream and back: hop-by-hop headers removed, the
+//! `X-Forwarded-*` family and `X-Real-Ip` set like Traefik does for an untrusted client
+//! (incoming values are dropped, never trusted).
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// What the forwarding headers describe.
+pub struct ForwardInfo<'a> {
+    /// The client's address.
+    pub client_ip: IpAddr,
+    /// `http` or `https`.
+    pub proto: &'static str,
+    /// The Host the client asked for, as sent.
+    pub host: Option<&'a HeaderValue>,
+    /// The entrypoint's port (used when the Host carries none).
+    pub port: u16,
+    /// This node's name (`X-Forwarded-Server`).
+    pub server: &'a HeaderValue,
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Headers that describe one connection, not the message (RFC 9110 7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+/// Whether a request asks to switch protocols (WebSocket and other `Upgrade`s).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`. For an upgrade,
+/// `Connection: upgrade` and `Upgrade` are kept so the switch reaches the other side.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        if !(upgrade && *name == header::UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    if upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+/// Rewrites a request's headers for the upstream.
+pub fn request_headers(headers: &mut HeaderMap, info: &ForwardInfo<'_>, upgrade: bool) {
+    strip_hop_by_hop(headers, upgrade);
+    let ip = HeaderValue::from_str(&info.client_ip.to_string()).ok();
+    if let Some(ip) = ip {
+        headers.insert(X_FORWARDED_FOR, ip.clone());
+        headers.insert(X_REAL_IP, ip);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(info.proto));
+    headers.insert(X_FORWARDED_SERVER, info.server.clone());
+    match info.host {
+        Some(host) => {
+            headers.insert(X_FORWARDED_HOST, host.clone());
+        }
+        None => {
+            headers.remove(X_FORWARDED_HOST);
+        }
+    }
+    let port = info
+        .host
+        .and_then(|h| h.to_str().ok())
+        .and_then(host_port)
+        .unwrap_or(info.port);
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+}
+
+/// The port of a `host[:port]` value, if it has one.
+fn host_port(host: &str) -> Option<u16> {
+    let (_, port) = host.rsplit_once(':')?;
+    if host.starts_with('[') && !host[..host.len() - port.len() - 1].ends_with(']') {
+        return None;
+    }
+    port.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info<'a>(host: Option<&'a HeaderValue>, server: &'a HeaderValue) -> ForwardInfo<'a> {
+        ForwardInfo {
+            client_ip: "10.1.2.3".parse().unwrap(),
+            proto: "http",
+            host,
+            port: 8080,
+            server,
+        }
+    }
+
+    #[test]
+    fn forwarding_headers_replace_what_the_client_sent() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("te", HeaderValue::from_static("gzip"));
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        let host = HeaderValue::from_static("example.com:8443");
+        let server = HeaderValue::from_static("node-1");
+        request_headers(&mut h, &info(Some(&host), &server), false);
+        assert_eq!(h["x-forwarded-for"], "10.1.2.3");
+        assert_eq!(h["x-real-ip"], "10.1.2.3");
+        assert_eq!(h["x-forwarded-host"], "example.com:8443");
+        assert_eq!(h["x-forwarded-port"], "8443");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-server"], "node-1");
+        for gone in ["connection", "x-secret", "keep-alive", "te"] {
+            assert!(!h.contains_key(gone), "{gone} kept");
+        }
+        assert_eq!(h["accept"], "*/*");
+    }
+
+    #[test]
+    fn the_port_falls_back_to_the_entrypoint_and_ipv6_hosts_parse() {
+        let server = HeaderValue::from_static("n");
+        for (host, port) in [("a.com", "8080"), ("[::1]:9000", "9000"), ("[::1]", "8080")] {
+            let mut h = HeaderMap::new();
+            let v = HeaderValue::from_static(host);
+            request_headers(&mut h, &info(Some(&v), &server), false);
+            assert_eq!(h["x-forwarded-port"], port, "{host}");
+        }
+    }
+
+    #[test]
+    fn upgrades_keep_their_upgrade_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("Upgrade"));
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&h));
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h["upgrade"], "websocket");
+        assert_eq!(h["connection"], "upgrade");
+        let mut plain = h.clone();
+        strip_hop_by_hop(&mut plain, false);
+        assert!(!plain.contains_key("upgrade") && !plain.contains_key("connection"));
+    }
+}

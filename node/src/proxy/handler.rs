@@ -1,0 +1,126 @@
+//! One request through the proxy: check and normalize it, match a router on the current
+//! runtime, rewrite the forwarding headers, and hand it to the router's service.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use http::{header, HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+use super::body::{boxed, ProxyBody};
+use super::error::ProxyError;
+use super::forward::{is_upgrade, request_headers, ForwardInfo};
+use super::request::{normalize_host, normalize_path, RequestInfo};
+use super::runtime::Runtime;
+use super::upstream::Upstream;
+
+/// What every request of one entrypoint shares.
+pub struct EntryPointContext {
+    /// The entrypoint's name (`web`).
+    pub name: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// The runtime being served.
+    pub runtime: Arc<ArcSwap<Runtime>>,
+    /// The upstream client.
+    pub upstream: Arc<Upstream>,
+    /// This node's name, for `X-Forwarded-Server`.
+    pub server_name: HeaderValue,
+}
+
+/// Serves one request; every failure becomes a response here.
+pub async fn handle(
+    ctx: Arc<EntryPointContext>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<ProxyBody> {
+    match route(&ctx, req, peer).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::debug!(error = %e, "request answered by the proxy");
+            e.into_response()
+        }
+    }
+}
+
+async fn route(
+    ctx: &EntryPointContext,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let (mut parts, body) = req.into_parts();
+    if parts.headers.contains_key(header::TRANSFER_ENCODING)
+        && parts.headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(ProxyError::BadRequest(
+            "both Content-Length and Transfer-Encoding are set".into(),
+        ));
+    }
+    // HTTP/2 requests carry the host in the URI; HTTP/1.1 in the Host header.
+    if !parts.headers.contains_key(header::HOST) {
+        if let Some(authority) = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert(header::HOST, authority);
+        }
+    }
+    let raw_path = parts.uri.path().to_string();
+    let path = normalize_path(&raw_path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let host_header = parts.headers.get(header::HOST).cloned();
+    let host = normalize_host(
+        host_header
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(""),
+    );
+    let query = parts.uri.query().map(str::to_string);
+
+    let runtime = ctx.runtime.load_full();
+    let target = {
+        let info = RequestInfo {
+            method: &parts.method,
+            host: &host,
+            path: &path,
+            query: query.as_deref(),
+            headers: &parts.headers,
+            client_ip: peer.ip(),
+        };
+        runtime
+            .table(&ctx.name)
+            .and_then(|t| t.lookup(&info))
+            .map(|entry| &entry.target)
+            .ok_or(ProxyError::NotFound)?
+    };
+    if let Some(middleware) = &target.unsupported_middleware {
+        return Err(ProxyError::NoServer(format!(
+            "router {} uses middleware {middleware}, which this version cannot run yet",
+            target.router
+        )));
+    }
+    // Forward the normalized path: routing and the upstream see the same one.
+    if path.as_ref() != raw_path {
+        let pq = match &query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        parts.uri = pq
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| ProxyError::BadRequest(e.to_string()))?;
+    }
+    let upgrade = is_upgrade(&parts.headers);
+    let info = ForwardInfo {
+        client_ip: peer.ip(),
+        proto: "http",
+        host: host_header.as_ref(),
+        port: ctx.port,
+        server: &ctx.server_name,
+    };
+    request_headers(&mut parts.headers, &info, upgrade);
+    let service = target.service.clone();
+    drop(path);
+    let req = Request::from_parts(parts, boxed(body));
+    service.serve(req, ctx.upstream.clone()).await
+}

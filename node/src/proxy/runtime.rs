@@ -1,0 +1,347 @@
+//! Turns an applied config into the immutable [`Runtime`] the proxy serves from, and keeps
+//! the proxy's copy current: every new revision is compiled off the request path and
+//! swapped in atomically. Requests in flight finish on the runtime they started with.
+//!
+//! State that must outlive a swap carries over: server health and in-flight counts through
+//! the [`HealthRegistry`], and whole load balancers (their round-robin position) when the
+//! service did not change.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use raftgate_model::{strip_provider, Kind, Service, ServiceSpec};
+use tokio::sync::watch;
+
+use super::balance::{LoadBalancer, SmoothWrr, StickyCookie, Strategy};
+use super::health::{HealthCheckSpec, HealthRegistry};
+use super::rule::CompiledRule;
+use super::service::{
+    Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
+};
+use super::table::{default_priority, RouteEntry, RouteTable};
+use crate::store::command::ObjectSpec;
+use crate::store::state::ConfigState;
+use crate::store::state_machine::AppliedState;
+
+/// What a matched router leads to.
+pub struct RouteTarget {
+    /// The router's name.
+    pub router: String,
+    /// Its service.
+    pub service: Arc<ServiceRuntime>,
+    /// A middleware the data plane cannot run yet: the router fails closed (503) rather
+    /// than skip it.
+    pub unsupported_middleware: Option<String>,
+}
+
+/// One compiled config revision.
+#[derive(Default)]
+pub struct Runtime {
+    /// The config revision this runtime was compiled from.
+    pub revision: u64,
+    tables: HashMap<String, RouteTable<RouteTarget>>,
+}
+
+impl Runtime {
+    /// The route table of an entrypoint.
+    pub fn table(&self, entrypoint: &str) -> Option<&RouteTable<RouteTarget>> {
+        self.tables.get(entrypoint)
+    }
+}
+
+/// Compiles configs into runtimes, remembering what must carry over between them.
+pub struct Compiler {
+    entrypoints: Vec<String>,
+    registry: HealthRegistry,
+    balanced: Mutex<HashMap<String, (Service, Arc<ServiceRuntime>)>>,
+}
+
+impl Compiler {
+    /// A compiler for a node with these entrypoints.
+    pub fn new(entrypoints: Vec<String>) -> Self {
+        Self {
+            entrypoints,
+            registry: HealthRegistry::new(),
+            balanced: Mutex::default(),
+        }
+    }
+
+    /// Compiles `config`. Objects that cannot be compiled (none should: writes are validated)
+    /// are skipped with an error log, never taking the rest down.
+    pub fn compile(&self, config: &ConfigState) -> Runtime {
+        let services: HashMap<&str, &Service> = config
+            .list(Kind::Service)
+            .filter_map(|(k, o)| match &o.spec {
+                ObjectSpec::Service(s) => Some((k.name.as_str(), &**s)),
+                _ => None,
+            })
+            .collect();
+        let balanced = self.compile_balanced(&services);
+        let mut compiled: HashMap<String, Arc<ServiceRuntime>> = balanced;
+        for name in services.keys() {
+            compile_composite(name, &services, &mut compiled, 0);
+        }
+
+        let mut per_entrypoint: HashMap<String, Vec<RouteEntry<RouteTarget>>> = HashMap::new();
+        for (key, object) in config.list(Kind::Router) {
+            let ObjectSpec::Router(router) = &object.spec else {
+                continue;
+            };
+            let expr = match router.parsed_rule() {
+                Ok(expr) => expr,
+                Err(e) => {
+                    tracing::error!(router = %key.name, error = %e, "router skipped");
+                    continue;
+                }
+            };
+            let Some(service) = compiled.get(strip_provider(&router.service)).cloned() else {
+                tracing::error!(router = %key.name, service = %router.service, "router skipped: service not compiled");
+                continue;
+            };
+            let unsupported_middleware = router.middlewares.first().cloned();
+            let priority = router
+                .priority
+                .unwrap_or_else(|| default_priority(&router.rule));
+            let entrypoints: Vec<&String> = if router.entry_points.is_empty() {
+                self.entrypoints.iter().collect()
+            } else {
+                router.entry_points.iter().collect()
+            };
+            for ep in entrypoints {
+                if !self.entrypoints.contains(ep) {
+                    continue;
+                }
+                // Compiled per entrypoint: a rule is immutable and owned by one table.
+                let rule = match CompiledRule::compile(&expr) {
+                    Ok(rule) => rule,
+                    Err(e) => {
+                        tracing::error!(router = %key.name, error = %e, "router skipped");
+                        break;
+                    }
+                };
+                per_entrypoint
+                    .entry(ep.clone())
+                    .or_default()
+                    .push(RouteEntry {
+                        name: key.name.clone(),
+                        priority,
+                        rule,
+                        target: RouteTarget {
+                            router: key.name.clone(),
+                            service: service.clone(),
+                            unsupported_middleware: unsupported_middleware.clone(),
+                        },
+                    });
+            }
+        }
+        Runtime {
+            revision: config.revision,
+            tables: per_entrypoint
+                .into_iter()
+                .map(|(ep, entries)| (ep, RouteTable::build(entries)))
+                .collect(),
+        }
+    }
+
+    /// Load-balanced services: reused whole when unchanged, else rebuilt on server states
+    /// the health registry carries over.
+    fn compile_balanced(
+        &self,
+        services: &HashMap<&str, &Service>,
+    ) -> HashMap<String, Arc<ServiceRuntime>> {
+        let mut wanted = Vec::new();
+        let mut layout = Vec::new();
+        for (name, service) in services {
+            let Some(ServiceSpec::LoadBalancer(lb)) = service.spec() else {
+                continue;
+            };
+            let spec = match lb
+                .health_check
+                .as_ref()
+                .map(HealthCheckSpec::from_config)
+                .transpose()
+            {
+                Ok(spec) => spec,
+                Err(e) => {
+                    tracing::error!(service = %name, error = %e, "health check ignored");
+                    None
+                }
+            };
+            // Servers whose URL cannot be served are left out (writes are validated, so this
+            // is a scheme the data plane does not speak yet, such as https).
+            let servers: Vec<(&str, Target)> = lb
+                .servers
+                .iter()
+                .filter_map(|s| match Target::parse(&s.url) {
+                    Ok(t) => Some((s.url.as_str(), t)),
+                    Err(e) => {
+                        tracing::error!(service = %name, error = %e, "server skipped");
+                        None
+                    }
+                })
+                .collect();
+            for (url, _) in &servers {
+                wanted.push((name.to_string(), url.to_string(), spec.clone()));
+            }
+            layout.push((*name, *service, lb, servers));
+        }
+        let states = match self.registry.reconcile(wanted) {
+            Ok(states) => states,
+            Err(e) => {
+                tracing::error!(error = %e, "load balancers not compiled");
+                return HashMap::new();
+            }
+        };
+        let mut states = states.into_iter();
+        let mut cache = self.balanced.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = HashMap::new();
+        for (name, service, lb, targets) in layout {
+            let servers: Vec<_> = states.by_ref().take(targets.len()).collect();
+            if let Some((old, runtime)) = cache.get(name) {
+                if old == service && same_servers(runtime, &servers) {
+                    out.insert(name.to_string(), runtime.clone());
+                    continue;
+                }
+            }
+            let weights = targets.iter().map(|(url, _)| {
+                lb.servers
+                    .iter()
+                    .find(|s| s.url == *url)
+                    .and_then(|s| s.weight)
+                    .unwrap_or(1)
+            });
+            let weighted: Vec<_> = servers.into_iter().zip(weights).collect();
+            let targets: Vec<Target> = targets.into_iter().map(|(_, t)| t).collect();
+            let strategy = Strategy::from(lb.strategy());
+            let sticky = match lb
+                .sticky
+                .as_ref()
+                .and_then(|s| s.cookie.as_ref())
+                .map(|c| StickyCookie::from_config(name, c))
+            {
+                Some(Ok(cookie)) => Some(cookie),
+                Some(Err(e)) => {
+                    tracing::error!(service = %name, error = %e, "sticky cookie ignored");
+                    None
+                }
+                None => None,
+            };
+            let runtime = Arc::new(ServiceRuntime::Balanced(Balanced {
+                name: name.to_string(),
+                lb: LoadBalancer::new(weighted, strategy, sticky),
+                targets,
+                pass_host_header: lb.passes_host_header(),
+            }));
+            out.insert(name.to_string(), runtime);
+        }
+        cache.clear();
+        for (name, runtime) in &out {
+            if let Some(service) = services.get(name.as_str()) {
+                cache.insert(name.clone(), ((*service).clone(), runtime.clone()));
+            }
+        }
+        out
+    }
+}
+
+fn same_servers(runtime: &ServiceRuntime, servers: &[Arc<super::balance::ServerState>]) -> bool {
+    match runtime {
+        ServiceRuntime::Balanced(b) => {
+            b.lb.servers().len() == servers.len()
+                && b.lb
+                    .servers()
+                    .iter()
+                    .zip(servers)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        }
+        _ => false,
+    }
+}
+
+/// Compiles a weighted, mirroring or failover service (children first). Depth-bounded:
+/// reference cycles are refused at write time, this only guards against surprises.
+fn compile_composite(
+    name: &str,
+    services: &HashMap<&str, &Service>,
+    compiled: &mut HashMap<String, Arc<ServiceRuntime>>,
+    depth: usize,
+) -> Option<Arc<ServiceRuntime>> {
+    if let Some(done) = compiled.get(name) {
+        return Some(done.clone());
+    }
+    if depth > 32 {
+        tracing::error!(service = %name, "service nesting too deep");
+        return None;
+    }
+    let mut child = |n: &str| compile_composite(strip_provider(n), services, compiled, depth + 1);
+    let runtime = match services.get(name)?.spec()? {
+        ServiceSpec::LoadBalancer(_) => return None,
+        ServiceSpec::Weighted(w) => {
+            let mut children = Vec::new();
+            let mut weights = Vec::new();
+            for s in &w.services {
+                children.push(child(&s.name)?);
+                weights.push(s.weight.unwrap_or(1));
+            }
+            ServiceRuntime::Weighted(Weighted {
+                name: name.to_string(),
+                wrr: SmoothWrr::new(&weights),
+                children,
+            })
+        }
+        ServiceSpec::Mirroring(m) => {
+            let main = child(&m.service)?;
+            let mut mirrors = Vec::new();
+            for mirror in &m.mirrors {
+                mirrors.push((child(&mirror.name)?, mirror.percent.unwrap_or(0)));
+            }
+            ServiceRuntime::Mirroring(Mirroring {
+                main,
+                mirrors,
+                mirror_body: m.mirror_body.unwrap_or(true),
+                max_body_size: m
+                    .max_body_size
+                    .filter(|s| *s >= 0)
+                    .map_or(DEFAULT_MIRROR_BODY_LIMIT, |s| s as u64),
+                counter: AtomicU64::new(0),
+            })
+        }
+        ServiceSpec::Failover(f) => ServiceRuntime::Failover(Failover {
+            main: child(&f.service)?,
+            fallback: child(&f.fallback)?,
+        }),
+    };
+    let runtime = Arc::new(runtime);
+    compiled.insert(name.to_string(), runtime.clone());
+    Some(runtime)
+}
+
+/// Keeps `target` compiled from the latest applied state, until the channel closes.
+pub async fn follow(
+    mut applied: watch::Receiver<Arc<AppliedState>>,
+    target: Arc<ArcSwap<Runtime>>,
+    compiler: Arc<Compiler>,
+) {
+    let mut compiled: Option<u64> = None;
+    loop {
+        let state = applied.borrow_and_update().clone();
+        if compiled != Some(state.config.revision) {
+            let compiler = compiler.clone();
+            let revision = state.config.revision;
+            let started = std::time::Instant::now();
+            match tokio::task::spawn_blocking(move || compiler.compile(&state.config)).await {
+                Ok(runtime) => {
+                    target.store(Arc::new(runtime));
+                    compiled = Some(revision);
+                    tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
+                }
+                Err(e) => tracing::error!(error = %e, "config compilation failed"),
+            }
+        }
+        if applied.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Compiled services and how each kind serves a request: a load balancer over servers,
+//! a weighted split, mirroring (main answers, mirrors get copies whose answers are dropped)
+//! and failover (main while it has a healthy server, else the fallback).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::uri::{Authority, Scheme};
+use http::{header, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Body;
+use hyper_util::rt::TokioIo;
+
+use super::balance::{LoadBalancer, ServerState, SmoothWrr};
+use super::body::{boxed, empty, full, Guarded, ProxyBody};
+use super::error::ProxyError;
+use super::forward::{is_upgrade, strip_hop_by_hop};
+use super::upstream::Upstream;
+
+/// Mirrored bodies are buffered up to this size when the service sets no `maxBodySize`.
+pub const DEFAULT_MIRROR_BODY_LIMIT: u64 = 4 << 20;
+
+/// A compiled service.
+pub enum ServiceRuntime {
+    /// Servers behind a load balancer.
+    Balanced(Balanced),
+    /// A weighted split between services.
+    Weighted(Weighted),
+    /// Main service plus mirrors.
+    Mirroring(Mirroring),
+    /// Main service with a fallback.
+    Failover(Failover),
+}
+
+/// Where a server is reached.
+#[derive(Debug, Clone)]
+pub struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    h2c: bool,
+}
+
+impl Target {
+    /// Parses a server URL (`http://`, `h2c://`; `https://` is refused until TLS lands).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("{url}: no host"))?;
+        let (scheme, h2c) = match uri.scheme_str() {
+            Some("http") => (Scheme::HTTP, false),
+            Some("h2c") => (Scheme::HTTP, true),
+            Some(other) => return Err(format!("{url}: scheme {other} is not supported yet")),
+            None => return Err(format!("{url}: no scheme")),
+        };
+        Ok(Self {
+            scheme,
+            authority,
+            h2c,
+        })
+    }
+}
+
+/// A load-balanced service.
+pub struct Balanced {
+    /// Service name.
+    pub name: String,
+    /// The balancer over its servers.
+    pub lb: LoadBalancer,
+    /// Where each server (same order as `lb.servers()`) is reached.
+    pub targets: Vec<Target>,
+    /// Keep the client's Host header (Traefik's default) instead of the server's.
+    pub pass_host_header: bool,
+}
+
+/// A weighted split between services.
+pub struct Weighted {
+    /// Service name.
+    pub name: String,
+    /// The services and the balancer among them.
+    pub children: Vec<Arc<ServiceRuntime>>,
+    /// Weighted round robin over `children`.
+    pub wrr: SmoothWrr,
+}
+
+/// A mirroring service.
+pub struct Mirroring {
+    /// The service that answers.
+    pub main: Arc<ServiceRuntime>,
+    /// Mirrors with the percentage of requests each receives.
+    pub mirrors: Vec<(Arc<ServiceRuntime>, u32)>,
+    /// Copy the body to mirrors.
+    pub mirror_body: bool,
+    /// Largest body copied to mirrors.
+    pub max_body_size: u64,
+    /// Requests seen (spreads the percentages evenly).
+    pub counter: AtomicU64,
+}
+
+/// A failover pair.
+pub struct Failover {
+    /// Used while it has a healthy server.
+    pub main: Arc<ServiceRuntime>,
+    /// Used otherwise.
+    pub fallback: Arc<ServiceRuntime>,
+}
+
+impl ServiceRuntime {
+    /// Whether the service can currently take a request (some healthy server behind it).
+    pub fn is_available(&self) -> bool {
+        match self {
+            ServiceRuntime::Balanced(b) => b.lb.is_available(),
+            ServiceRuntime::Weighted(w) => w.children.iter().any(|c| c.is_available()),
+            ServiceRuntime::Mirroring(m) => m.main.is_available(),
+            ServiceRuntime::Failover(f) => f.main.is_available() || f.fallback.is_available(),
+        }
+    }
+
+    /// Serves `req` (headers already prepared for forwarding).
+    pub fn serve(
+        self: Arc<Self>,
+        req: Request<ProxyBody>,
+        upstream: Arc<Upstream>,
+    ) -> BoxFuture<'static, Result<Response<ProxyBody>, ProxyError>> {
+        Box::pin(async move {
+            match &*self {
+                ServiceRuntime::Balanced(b) => b.serve(req, &upstream).await,
+                ServiceRuntime::Weighted(w) => {
+                    let child = w
+                        .wrr
+                        .next(|i| w.children[i].is_available())
+                        .ok_or_else(|| ProxyError::NoServer(w.name.clone()))?;
+                    w.children[child].clone().serve(req, upstream).await
+                }
+                ServiceRuntime::Mirroring(m) => m.serve(req, upstream).await,
+                ServiceRuntime::Failover(f) => {
+                    let chosen = if f.main.is_available() {
+                        &f.main
+                    } else {
+                        &f.fallback
+                    };
+                    chosen.clone().serve(req, upstream).await
+                }
+            }
+        })
+    }
+}
+
+impl Balanced {
+    async fn serve(
+        &self,
+        mut req: Request<ProxyBody>,
+        upstream: &Upstream,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let pick = self
+            .lb
+            .pick(req.headers())
+            .ok_or_else(|| ProxyError::NoServer(self.name.clone()))?;
+        let server: &Arc<ServerState> = &self.lb.servers()[pick.index];
+        let target = &self.targets[pick.index];
+        let guard = server.begin();
+        let client_upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
+
+        let (mut parts, body) = req.into_parts();
+        let path_and_query = parts.uri.path_and_query().cloned();
+        let mut uri = Uri::builder()
+            .scheme(target.scheme.clone())
+            .authority(target.authority.clone());
+        if let Some(pq) = path_and_query {
+            uri = uri.path_and_query(pq);
+        } else {
+            uri = uri.path_and_query("/");
+        }
+        parts.uri = uri
+            .build()
+            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        parts.version = if target.h2c {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        if !self.pass_host_header {
+            if let Ok(host) = http::HeaderValue::from_str(target.authority.as_str()) {
+                parts.headers.insert(header::HOST, host);
+            }
+        }
+        let mut resp = upstream
+            .send(Request::from_parts(parts, body), target.h2c)
+            .await?;
+
+        let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if switching {
+            if let Some(client_upgrade) = client_upgrade {
+                let upstream_upgrade = hyper::upgrade::on(&mut resp);
+                tokio::spawn(tunnel(client_upgrade, upstream_upgrade));
+            }
+        }
+        let (mut parts, body) = resp.into_parts();
+        strip_hop_by_hop(&mut parts.headers, switching);
+        if let Some(cookie) = pick.set_cookie {
+            parts.headers.append(header::SET_COOKIE, cookie);
+        }
+        Ok(Response::from_parts(
+            parts,
+            boxed(Guarded::new(body, guard)),
+        ))
+    }
+}
+
+/// Copies bytes both ways between an upgraded client and server connection.
+async fn tunnel(client: hyper::upgrade::OnUpgrade, server: hyper::upgrade::OnUpgrade) {
+    let (client, server) = match tokio::try_join!(client, server) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut server = TokioIo::new(server);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut server).await {
+        tracing::debug!(error = %e, "upgraded connection ended");
+    }
+}
+
+impl Mirroring {
+    async fn serve(
+        &self,
+        req: Request<ProxyBody>,
+        upstream: Arc<Upstream>,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let chosen: Vec<&Arc<ServiceRuntime>> = self
+            .mirrors
+            .iter()
+            .filter(|(_, percent)| sampled(n, *percent))
+            .map(|(m, _)| m)
+            .collect();
+        if chosen.is_empty() {
+            return self.main.clone().serve(req, upstream).await;
+        }
+        let (parts, body) = req.into_parts();
+        let size = body.size_hint();
+        let copy_body = self.mirror_body
+            && !body.is_end_stream()
+            && size.upper().is_some_and(|u| u <= self.max_body_size);
+        let (main_body, mirror_body): (ProxyBody, Option<Bytes>) = if copy_body {
+            let bytes = read_bounded(body, self.max_body_size).await?;
+            (full(bytes.clone()), Some(bytes))
+        } else {
+            (body, None)
+        };
+        for mirror in chosen {
+            let mut copy = Request::new(mirror_body.clone().map_or_else(empty, full));
+            *copy.method_mut() = parts.method.clone();
+            *copy.uri_mut() = parts.uri.clone();
+            *copy.headers_mut() = parts.headers.clone();
+            if mirror_body.is_none() {
+                copy.headers_mut().remove(header::CONTENT_LENGTH);
+            }
+            let (mirror, upstream) = (mirror.clone(), upstream.clone());
+            tokio::spawn(async move {
+                // A mirror's answer is read to the end and dropped.
+                if let Ok(resp) = mirror.serve(copy, upstream).await {
+                    let _ = resp.into_body().collect().await;
+                }
+            });
+        }
+        self.main
+            .clone()
+            .serve(Request::from_parts(parts, main_body), upstream)
+            .await
+    }
+}
+
+/// Reads a body known to be at most `limit` bytes (its size hint says so).
+async fn read_bounded(mut body: ProxyBody, limit: u64) -> Result<Bytes, ProxyError> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ProxyError::BadRequest(format!("reading the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(ProxyError::BadRequest(
+                    "request body larger than announced".into(),
+                ));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Whether request number `n` goes to a mirror taking `percent`% of requests: spreads the
+/// chosen requests evenly (exactly `percent` of every 100).
+fn sampled(n: u64, percent: u32) -> bool {
+    let p = u64::from(percent.min(100));
+    (n % 100 + 1) * p / 100 != (n % 100) * p / 100
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_sampling_takes_exactly_the_percentage() {
+        for percent in [0, 1, 10, 33, 50, 99, 100] {
+            let hits = (0..1000).filter(|n| sampled(*n, percent)).count();
+            assert_eq!(hits, percent as usize * 10, "{percent}%");
+        }
+    }
+
+    #[test]
+    fn targets_parse_http_and_h2c_only() {
+        let t = Target::parse("http://127.0.0.1:8080/x").unwrap();
+        assert_eq!(t.authority.as_str(), "127.0.0.1:8080");
+        assert!(!t.h2c);
+        assert!(Target::parse("h2c://10.0.0.1:81").unwrap().h2c);
+        assert!(Target::parse("ftp://a").is_err());
+    }
+}
