@@ -6,8 +6,10 @@
 #   deploy/local/cluster.sh down     stop the nodes (SIGTERM, by PID); data is kept
 #   deploy/local/cluster.sh clean    down, then delete the data
 #
-# Node N listens on 127.0.0.1:700N (gRPC: Raft + admin API) and 127.0.0.1:900N (ops:
-# /ping, /metrics, /api/cluster). Data dirs, logs and PID files live under $RAFTGATE_LOCAL_DIR
+# Node N listens on 127.0.0.1:700N (gRPC: Raft + admin API), 127.0.0.1:808N (the `web`
+# entrypoint) and 127.0.0.1:900N (ops: /ping, /metrics, /api/cluster).
+# `up` also starts a tiny demo backend on 127.0.0.1:9101 (python3 -m http.server) and routes
+# Host(`example.com`) && PathPrefix(`/api`) to it, then curls the route through every node. Data dirs, logs and PID files live under $RAFTGATE_LOCAL_DIR
 # (default /tmp/raftgate-local). PROFILE=debug builds faster, PROFILE=release (default) runs faster.
 set -euo pipefail
 
@@ -37,24 +39,44 @@ up() {
     # --peers only bootstraps an empty data dir; on later starts it is ignored.
     setsid "$BIN/raftgate" --id "$n" --data-dir "$DIR/node$n" \
       --grpc-addr "127.0.0.1:700$n" --ops-addr "127.0.0.1:900$n" --peers "$PEERS" \
+      --entrypoint "web=127.0.0.1:808$n" \
       >>"$DIR/node$n.log" 2>&1 < /dev/null &
     echo $! > "$DIR/node$n.pid"
     echo "node $n: pid $!, log $DIR/node$n.log"
   done
+  local up=0
   for _ in $(seq 1 100); do
-    if ctl cluster status -o json 2>/dev/null | grep -q '"role": *"leader"'; then
-      ctl cluster status
-      echo "cluster is up; data, logs and PIDs are in $DIR"
-      echo "try: $BIN/raftgatectl --endpoints $ENDPOINTS service create api --server http://127.0.0.1:9101"
-      return 0
-    fi
+    if ctl cluster status -o json 2>/dev/null | grep -q '"role": *"leader"'; then up=1; break; fi
     sleep 0.1
   done
-  echo "no leader after 10 s; see the logs in $DIR" >&2
-  return 1
+  if [[ $up != 1 ]]; then echo "no leader after 10 s; see the logs in $DIR" >&2; return 1; fi
+  ctl cluster status
+  demo
+  echo "cluster is up; data, logs and PIDs are in $DIR"
+}
+
+# A demo backend and route, then one request through each node's entrypoint.
+demo() {
+  if ! [[ -f "$DIR/backend.pid" ]] || ! kill -0 "$(cat "$DIR/backend.pid")" 2>/dev/null; then
+    mkdir -p "$DIR/www/api"
+    echo "hello from the demo backend" > "$DIR/www/api/hello"
+    setsid python3 -m http.server 9101 --bind 127.0.0.1 --directory "$DIR/www" \
+      >>"$DIR/backend.log" 2>&1 < /dev/null &
+    echo $! > "$DIR/backend.pid"
+  fi
+  ctl get service demo >/dev/null 2>&1 || ctl service create demo --server http://127.0.0.1:9101
+  ctl get router demo >/dev/null 2>&1 || ctl router create demo --rule 'Host(`example.com`) && PathPrefix(`/api`)' --service demo
+  for n in "${NODES[@]}"; do
+    for _ in $(seq 1 50); do
+      body="$(curl -fsS -H 'Host: example.com' "http://127.0.0.1:808$n/api/hello" 2>/dev/null)" && break
+      sleep 0.1
+    done
+    echo "curl -H 'Host: example.com' http://127.0.0.1:808$n/api/hello -> ${body:-FAILED}"
+  done
 }
 
 down() {
+  if [[ -f "$DIR/backend.pid" ]]; then kill "$(cat "$DIR/backend.pid")" 2>/dev/null || true; rm -f "$DIR/backend.pid"; fi
   for n in "${NODES[@]}"; do
     if running "$n"; then
       pid="$(cat "$DIR/node$n.pid")"

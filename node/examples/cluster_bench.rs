@@ -11,145 +11,15 @@
 //! leader after `kill -9` of the leader, and each node's RSS idle before and after the run.
 //! The node binary is `target/<profile>/raftgate` next to this example (or `$RAFTGATE_BIN`).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use raftgate_proto::admin_client::AdminClient;
+use common::*;
 use raftgate_proto::{self as pb};
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
-
-struct Node {
-    id: u64,
-    port: u16,
-    child: Option<Child>,
-    data: PathBuf,
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn node_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("RAFTGATE_BIN") {
-        return p.into();
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("raftgate")
-}
-
-impl Node {
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn start(&mut self, peers: Option<&str>) {
-        let mut cmd = Command::new(node_bin());
-        cmd.args([
-            "--id",
-            &self.id.to_string(),
-            "--grpc-addr",
-            &format!("127.0.0.1:{}", self.port),
-        ])
-        .args(["--ops-addr", "127.0.0.1:0", "--advertise-url", &self.url()])
-        .arg("--data-dir")
-        .arg(&self.data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        if let Some(p) = peers {
-            cmd.args(["--peers", p]);
-        }
-        self.child = Some(
-            cmd.spawn()
-                .expect("start raftgate (build it with --bins first)"),
-        );
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn rss_mib(&self) -> f64 {
-        let pid = self.child.as_ref().map(|c| c.id()).unwrap_or(0);
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn client(url: &str) -> AdminClient<Channel> {
-    let ch = tonic::transport::Endpoint::from_shared(url.to_string())
-        .unwrap()
-        .connect_timeout(Duration::from_millis(300))
-        .timeout(Duration::from_secs(10))
-        .tcp_nodelay(true)
-        .connect_lazy();
-    AdminClient::new(ch)
-}
-
-async fn info(url: &str) -> Option<pb::NodeInfo> {
-    client(url)
-        .node_status(pb::NodeStatusRequest {})
-        .await
-        .ok()
-        .map(|r| r.into_inner())
-}
-
-/// Polls until the given nodes agree on a leader among them; returns it.
-async fn leader(nodes: &[&Node]) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut seen = Vec::new();
-        for n in nodes {
-            seen.push(info(&n.url()).await);
-        }
-        let leaders: Vec<Option<u64>> = seen
-            .iter()
-            .map(|i| i.as_ref().and_then(|i| i.leader_id))
-            .collect();
-        if let Some(Some(l)) = leaders.first() {
-            let agreed = leaders.iter().all(|x| *x == Some(*l));
-            let leads = seen
-                .iter()
-                .flatten()
-                .any(|i| i.id == *l && i.role == "leader");
-            let has_id = seen.iter().flatten().all(|i| !i.cluster_id.is_empty());
-            if agreed && leads && has_id {
-                return *l;
-            }
-        }
-        assert!(Instant::now() < deadline, "no leader");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 fn service(name: String) -> pb::Object {
     pb::Object {
@@ -158,13 +28,6 @@ fn service(name: String) -> pb::Object {
         spec_json: br#"{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:9101"}]}}"#.to_vec(),
         ..Default::default()
     }
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Arrival time of each revision on each node, from one watch stream per node.

@@ -98,6 +98,8 @@ fn base_flags(root: &Path, id: u64, grpc_addr: &str) -> Vec<String> {
         grpc_addr.to_string(),
         "--ops-addr".into(),
         "127.0.0.1:0".into(),
+        "--entrypoint".into(),
+        "web=127.0.0.1:0".into(),
     ]
 }
 

@@ -345,3 +345,136 @@ pub async fn follow(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::request::RequestInfo;
+    use crate::store::command::{Command, Op};
+
+    fn put(state: &mut ConfigState, kind: Kind, name: &str, spec: serde_json::Value) {
+        let spec = ObjectSpec::from_json(kind, name, &serde_json::to_vec(&spec).unwrap()).unwrap();
+        let cmd = Command::Txn {
+            ops: vec![Op::Put {
+                name: name.into(),
+                spec,
+                managed_by: "test".into(),
+            }],
+            expected_revision: None,
+        };
+        state.apply(&cmd).unwrap();
+    }
+
+    fn target<'a>(rt: &'a Runtime, ep: &str, path: &str) -> Option<&'a RouteTarget> {
+        let headers = http::HeaderMap::new();
+        let info = RequestInfo {
+            method: &http::Method::GET,
+            host: "example.com",
+            path,
+            query: None,
+            headers: &headers,
+            client_ip: "127.0.0.1".parse().unwrap(),
+        };
+        rt.table(ep)?.lookup(&info).map(|e| &e.target)
+    }
+
+    fn base() -> ConfigState {
+        let mut s = ConfigState::default();
+        let lb = serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1"}]}});
+        put(&mut s, Kind::Service, "a", lb.clone());
+        put(&mut s, Kind::Service, "b", lb);
+        put(
+            &mut s,
+            Kind::Router,
+            "r",
+            serde_json::json!({"rule": "PathPrefix(`/r`)", "service": "a"}),
+        );
+        s
+    }
+
+    #[tokio::test]
+    async fn unchanged_services_keep_their_balancer_across_swaps() {
+        let compiler = Compiler::new(vec!["web".into()]);
+        let mut state = base();
+        let first = compiler.compile(&state);
+        // An unrelated change: service "a" is reused as is (round-robin position included).
+        put(
+            &mut state,
+            Kind::Service,
+            "b",
+            serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:2"}]}}),
+        );
+        let second = compiler.compile(&state);
+        let (s1, s2) = (
+            &target(&first, "web", "/r").unwrap().service,
+            &target(&second, "web", "/r").unwrap().service,
+        );
+        assert!(Arc::ptr_eq(s1, s2));
+        // A change to "a" itself rebuilds it.
+        put(
+            &mut state,
+            Kind::Service,
+            "a",
+            serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1", "weight": 2}]}}),
+        );
+        let third = compiler.compile(&state);
+        assert!(!Arc::ptr_eq(
+            s2,
+            &target(&third, "web", "/r").unwrap().service
+        ));
+        assert_eq!(third.revision, state.revision);
+    }
+
+    #[tokio::test]
+    async fn routers_land_on_their_entrypoints_only() {
+        let compiler = Compiler::new(vec!["web".into(), "admin".into()]);
+        let mut state = base();
+        put(
+            &mut state,
+            Kind::Router,
+            "only-admin",
+            serde_json::json!({"rule": "PathPrefix(`/adm`)", "service": "a", "entryPoints": ["admin"]}),
+        );
+        put(
+            &mut state,
+            Kind::Router,
+            "elsewhere",
+            serde_json::json!({"rule": "PathPrefix(`/x`)", "service": "a", "entryPoints": ["other"]}),
+        );
+        let rt = compiler.compile(&state);
+        assert!(target(&rt, "web", "/r").is_some() && target(&rt, "admin", "/r").is_some());
+        assert!(target(&rt, "web", "/adm").is_none());
+        assert_eq!(target(&rt, "admin", "/adm").unwrap().router, "only-admin");
+        assert!(target(&rt, "web", "/x").is_none() && target(&rt, "admin", "/x").is_none());
+    }
+
+    #[tokio::test]
+    async fn routers_with_middlewares_fail_closed_until_middlewares_exist() {
+        let compiler = Compiler::new(vec!["web".into()]);
+        let mut state = base();
+        put(
+            &mut state,
+            Kind::Middleware,
+            "strip",
+            serde_json::json!({"stripPrefix": {"prefixes": ["/m"]}}),
+        );
+        put(
+            &mut state,
+            Kind::Router,
+            "m",
+            serde_json::json!({"rule": "PathPrefix(`/m`)", "service": "a", "middlewares": ["strip"]}),
+        );
+        let rt = compiler.compile(&state);
+        assert_eq!(
+            target(&rt, "web", "/m")
+                .unwrap()
+                .unsupported_middleware
+                .as_deref(),
+            Some("strip")
+        );
+        assert!(target(&rt, "web", "/r")
+            .unwrap()
+            .unsupported_middleware
+            .is_none());
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# EXTRA_CMD for ../shared/bench/peers.sh: one raftgate node (a single-member cluster) proxying
+# LISTEN_ADDR to BACKEND_URL. Runs in the foreground until killed.
+#
+#   cargo build --release -p raftgate -p raftgatectl
+#   EXTRA_NAME=raftgate EXTRA_PORT=18090 EXTRA_CMD="exec $PWD/bench/peer-node.sh" \
+#     ../shared/bench/peers.sh
+#
+# Uses BACKEND_URL, LISTEN_ADDR, WORKERS and RUN_DIR from peers.sh. MIDDLEWARES=1 adds
+# a 5-middleware chain to the route (once middlewares exist).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${RAFTGATE_BIN_DIR:-$ROOT/target/release}"
+GRPC_PORT="${GRPC_PORT:-17901}"
+OPS_PORT="${OPS_PORT:-17902}"
+export TOKIO_WORKER_THREADS="${WORKERS:-1}"
+
+"$BIN/raftgate" --id 1 --data-dir "$RUN_DIR/raftgate-data" \
+  --grpc-addr "127.0.0.1:$GRPC_PORT" --ops-addr "127.0.0.1:$OPS_PORT" \
+  --peers "1=http://127.0.0.1:$GRPC_PORT" --entrypoint "web=$LISTEN_ADDR" \
+  >"$RUN_DIR/raftgate.log" 2>&1 &
+NODE=$!
+trap 'kill $NODE 2>/dev/null || true' EXIT TERM INT
+
+ctl() { "$BIN/raftgatectl" --endpoints "http://127.0.0.1:$GRPC_PORT" "$@"; }
+for _ in $(seq 1 100); do
+  ctl cluster status -o json 2>/dev/null | grep -q '"role": *"leader"' && break
+  sleep 0.1
+done
+ctl service create backend --server "$BACKEND_URL" >/dev/null
+ctl router create all --rule 'PathPrefix(`/`)' --service backend >/dev/null
+wait "$NODE"
