@@ -157,23 +157,7 @@ async fn main() {
     let secs = env_or("SECONDS", 10);
     let failovers = env_or("FAILOVERS", 5);
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Node> = (1..=3)
-        .map(|id| Node {
-            id,
-            port: free_port(),
-            child: None,
-            data: dir.path().join(format!("n{id}")),
-        })
-        .collect();
-    let peers = nodes
-        .iter()
-        .map(|n| format!("{}={}", n.id, n.url()))
-        .collect::<Vec<_>>()
-        .join(",");
-    for n in &mut nodes {
-        n.start(Some(&peers));
-    }
-    let l = leader(&nodes.iter().collect::<Vec<_>>()).await;
+    let (mut nodes, l) = start_cluster(dir.path(), 3).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
         "idle RSS at start (MiB): {}",

@@ -161,10 +161,10 @@ async fn main() {
     if !batch.is_empty() {
         apply(&leader_url, batch).await;
     }
-    let probe: hyper::Uri = format!("http://127.0.0.1:{}/api/v0", nodes[0].web_port)
+    let probe: hyper::Uri = format!("http://127.0.0.1:{}/api/v1", nodes[0].web_port)
         .parse()
         .unwrap();
-    let host = "svc7.example.com";
+    let host = "svc1.example.com";
     loop {
         let req = hyper::Request::get(probe.clone())
             .header("host", host)

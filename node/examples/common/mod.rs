@@ -59,7 +59,7 @@ impl Node {
             "--ops-addr",
             "127.0.0.1:0",
             "--entrypoint",
-            "web=127.0.0.1:0",
+            &format!("web=127.0.0.1:{}", self.web_port),
             "--advertise-url",
             &self.url(),
         ])
