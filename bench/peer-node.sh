@@ -13,11 +13,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${RAFTGATE_BIN_DIR:-$ROOT/target/release}"
 GRPC_PORT="${GRPC_PORT:-17901}"
 OPS_PORT="${OPS_PORT:-17902}"
-export TOKIO_WORKER_THREADS="${WORKERS:-1}"
+WORKERS="${WORKERS:-1}"
 
+# A fresh single-member cluster each start (peers.sh restarts the proxy every round).
+rm -rf "$RUN_DIR/raftgate-data"
 "$BIN/raftgate" --id 1 --data-dir "$RUN_DIR/raftgate-data" \
   --grpc-addr "127.0.0.1:$GRPC_PORT" --ops-addr "127.0.0.1:$OPS_PORT" \
-  --peers "1=http://127.0.0.1:$GRPC_PORT" --entrypoint "web=$LISTEN_ADDR" \
+  --peers "1=http://127.0.0.1:$GRPC_PORT" --entrypoint "web=$LISTEN_ADDR" --worker-threads "$WORKERS" \
   >"$RUN_DIR/raftgate.log" 2>&1 &
 NODE=$!
 trap 'kill $NODE 2>/dev/null || true' EXIT TERM INT

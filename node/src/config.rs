@@ -97,6 +97,10 @@ pub struct NodeArgs {
         default_value_t = 0
     )]
     pub upstream_response_timeout_ms: u64,
+    /// Runtime worker threads (default: one per CPU). With 1, the node runs on a single
+    /// thread (tokio's current-thread runtime), which is the fastest way to use one core.
+    #[arg(long, env = "RAFTGATE_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
     /// Idle keep-alive connections kept per upstream server.
     #[arg(long, env = "RAFTGATE_UPSTREAM_MAX_IDLE", default_value_t = 200)]
     pub upstream_max_idle: usize,
