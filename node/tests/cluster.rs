@@ -299,3 +299,39 @@ async fn a_fourth_node_joins_from_a_snapshot_and_is_removed() {
     .unwrap();
     assert_converged(&cluster, &[1, 2, 3], rev).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_joining_at_the_same_time_all_become_voters() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
+    let join = cluster.url(leader);
+    // Both ask at once: one membership change waits for the other (retried, not refused).
+    for id in [4, 5] {
+        let node = cluster.add(id);
+        node.start(&["--join".to_string(), join.clone()]);
+    }
+    wait_for(
+        "nodes 4 and 5 to become voters",
+        Duration::from_secs(30),
+        || {
+            let url = cluster.url(leader);
+            async move {
+                let s = admin(&url)
+                    .cluster_status(pb::ClusterStatusRequest {})
+                    .await
+                    .ok()?
+                    .into_inner();
+                let voters = s.members.iter().filter(|m| m.voter && m.reachable).count();
+                (voters == 5).then_some(())
+            }
+        },
+    )
+    .await;
+    let rev = create(
+        &cluster.url(leader),
+        service("after", "http://127.0.0.1:9101"),
+    )
+    .await
+    .unwrap();
+    assert_converged(&cluster, &[1, 2, 3, 4, 5], rev).await;
+}

@@ -628,3 +628,51 @@ async fn paths_are_normalized_once_and_ambiguous_encodings_refused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_the_quorum_keeps_serving_its_last_config() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader = wait_leader(&cluster, &[1, 2, 3], ELECTION).await;
+    let a = Backend::start("a").await;
+    let rev = put(
+        &cluster.url(leader),
+        vec![
+            svc("api", lb(&[(&a.url(), 1)])),
+            rtr("api", "PathPrefix(`/api`)", "api"),
+        ],
+    )
+    .await;
+    assert_converged(&cluster, &[1, 2, 3], rev).await;
+    let survivor = [1, 2, 3].into_iter().find(|i| *i != leader).unwrap();
+    let web = cluster.nodes[&survivor].web();
+    until_status(&web, "/api", "x", 200).await;
+    // Kill the two others: the survivor has no quorum, no leader, and cannot commit...
+    for id in [1, 2, 3].into_iter().filter(|i| *i != survivor) {
+        cluster.node(id).kill();
+    }
+    let err = create(&cluster.url(survivor), service("late", &a.url()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.code(),
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded
+        ),
+        "{err:?}"
+    );
+    // ...but its proxy goes on serving the config it applied.
+    let client = http_client();
+    for _ in 0..50 {
+        let (status, h, _) = send(
+            &client,
+            "GET",
+            &format!("{web}/api"),
+            "x",
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((status, h["x-backend"].to_str().unwrap()), (200, "a"));
+    }
+}
