@@ -67,6 +67,22 @@ async fn until_status(web: &str, path: &str, host: &str, status: u16) {
     .await
 }
 
+/// Polls until a GET of `path` is answered by the backend called `name`.
+async fn until_backend(web: &str, path: &str, name: &'static str, what: &str) {
+    let client = http_client();
+    let url = format!("{web}{path}");
+    wait_for(what, Duration::from_secs(10), || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let (_, h, _) = send(&client, "GET", &url, "x", &[], Bytes::new())
+                .await
+                .ok()?;
+            (h.get("x-backend")? == name).then_some(())
+        }
+    })
+    .await
+}
+
 async fn one_node(extra: &[&str]) -> (TestCluster, String, String) {
     let cluster = TestCluster::start(1, extra);
     wait_leader(&cluster, &[1], ELECTION).await;
@@ -266,17 +282,7 @@ async fn a_health_check_takes_a_failing_server_out_and_brings_it_back() {
     })
     .await;
     a.status.store(200, Ordering::SeqCst);
-    wait_for("a to come back", Duration::from_secs(10), || {
-        let client = client.clone();
-        let web = web.clone();
-        async move {
-            let (_, h, _) = send(&client, "GET", &format!("{web}/"), "x", &[], Bytes::new())
-                .await
-                .ok()?;
-            (h.get("x-backend")? == "a").then_some(())
-        }
-    })
-    .await;
+    until_backend(&web, "/", "a", "a to come back").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,17 +369,7 @@ async fn weighted_mirroring_and_failover_services() {
         .unwrap();
     assert_eq!(h["x-backend"], "f");
     f.status.store(503, Ordering::SeqCst);
-    wait_for("failover to the fallback", Duration::from_secs(10), || {
-        let client = client.clone();
-        let web = web.clone();
-        async move {
-            let (_, h, _) = send(&client, "GET", &format!("{web}/fo"), "x", &[], Bytes::new())
-                .await
-                .ok()?;
-            (h.get("x-backend")? == "b").then_some(())
-        }
-    })
-    .await;
+    until_backend(&web, "/fo", "b", "failover to the fallback").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

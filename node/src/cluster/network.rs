@@ -89,12 +89,11 @@ struct TransportError(String);
 type RpcResult<T, E> = Result<T, RPCError<NodeId, Node, RaftError<NodeId, E>>>;
 
 impl PeerConnection {
-    fn client(&self, ttl: Duration) -> Result<RaftTransportClient<Channel>, Unreachable> {
+    fn client(&self) -> Result<RaftTransportClient<Channel>, Unreachable> {
         let channel = self
             .channel
             .clone()
             .map_err(|e| Unreachable::new(&TransportError(e)))?;
-        let _ = ttl;
         Ok(RaftTransportClient::new(channel).max_decoding_message_size(256 << 20))
     }
 
@@ -116,6 +115,38 @@ impl PeerConnection {
     }
 }
 
+/// The JSON-carrying unary calls of the transport.
+#[derive(Clone, Copy)]
+enum Rpc {
+    AppendEntries,
+    Vote,
+}
+
+impl PeerConnection {
+    /// Sends `body` as JSON with the cluster id and decodes the peer's answer.
+    async fn unary<B, T, E>(&self, rpc: Rpc, body: &B, ttl: Duration) -> RpcResult<T, E>
+    where
+        B: Serialize,
+        T: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let json =
+            serde_json::to_vec(body).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let msg = RaftMessage {
+            json,
+            cluster_id: self.identity.get(),
+        };
+        let mut client = self.client()?;
+        let req = self.request(msg, ttl);
+        let reply = match rpc {
+            Rpc::AppendEntries => client.append_entries(req).await,
+            Rpc::Vote => client.vote(req).await,
+        }
+        .map_err(status_to_rpc)?;
+        self.decode(reply)
+    }
+}
+
 fn status_to_rpc<E: std::error::Error>(
     status: tonic::Status,
 ) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
@@ -134,18 +165,8 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        let json =
-            serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let msg = RaftMessage {
-            json,
-            cluster_id: self.identity.get(),
-        };
-        let mut client = self.client(option.hard_ttl())?;
-        let reply = client
-            .append_entries(self.request(msg, option.hard_ttl()))
+        self.unary(Rpc::AppendEntries, &rpc, option.hard_ttl())
             .await
-            .map_err(status_to_rpc)?;
-        self.decode(reply)
     }
 
     async fn install_snapshot(
@@ -165,7 +186,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
             data: rpc.data,
             cluster_id: self.identity.get(),
         };
-        let mut client = self.client(option.hard_ttl())?;
+        let mut client = self.client()?;
         let reply = client
             .install_snapshot(self.request(chunk, option.hard_ttl()))
             .await
@@ -178,17 +199,6 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
-        let json =
-            serde_json::to_vec(&rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let msg = RaftMessage {
-            json,
-            cluster_id: self.identity.get(),
-        };
-        let mut client = self.client(option.hard_ttl())?;
-        let reply = client
-            .vote(self.request(msg, option.hard_ttl()))
-            .await
-            .map_err(status_to_rpc)?;
-        self.decode(reply)
+        self.unary(Rpc::Vote, &rpc, option.hard_ttl()).await
     }
 }

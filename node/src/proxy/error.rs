@@ -62,3 +62,15 @@ impl ProxyError {
         resp
     }
 }
+
+/// An error and its causes on one line (hyper's top-level messages say little).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

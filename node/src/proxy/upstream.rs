@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::body::ProxyBody;
-use super::error::ProxyError;
+use super::error::{error_chain, ProxyError};
 
 /// Upstream connection settings (Traefik's `serversTransport` basics), node-wide for now.
 #[derive(Debug, Clone)]
@@ -90,16 +90,4 @@ impl Upstream {
             reason: error_chain(&e),
         })
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use super::spec::{HealthCheckSpec, ProbeScheme};
 use crate::proxy::balance::ServerState;
+use crate::proxy::error::error_chain;
 
 /// Most redirects followed by one probe (Go's HTTP client stops at 10 too).
 const MAX_REDIRECTS: usize = 10;
@@ -198,18 +199,6 @@ fn resolve(base: &Uri, location: &str) -> Option<Uri> {
         return None;
     }
     next.as_str().parse().ok()
-}
-
-/// The error and its sources, `: `-separated (hyper's top-level messages say little).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]
