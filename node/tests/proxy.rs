@@ -304,6 +304,9 @@ async fn weighted_mirroring_and_failover_services() {
                        "healthCheck": {"path": "/", "interval": "100ms", "timeout": "80ms"}}}),
             ),
             svc("split", json!({"weighted": {"services": [{"name": "svc-a", "weight": 1}, {"name": "svc-b@file", "weight": 1}]}})),
+            svc("split-sticky", json!({"weighted": {"services": [{"name": "svc-a", "weight": 1}, {"name": "svc-b", "weight": 1}],
+                                        "sticky": {"cookie": {"name": "lane"}}}})),
+            rtr("split-sticky", "PathPrefix(`/sticky`)", "split-sticky"),
             svc("mirror", json!({"mirroring": {"service": "svc-a", "mirrors": [{"name": "svc-m", "percent": 100}]}})),
             svc("fo", json!({"failover": {"service": "svc-f", "fallback": "svc-b"}})),
             rtr("split", "PathPrefix(`/split`)", "split"),
@@ -331,6 +334,40 @@ async fn weighted_mirroring_and_failover_services() {
             .or_insert(0) += 1;
     }
     assert_eq!((counts["a"], counts["b"]), (50, 50));
+
+    // A sticky weighted service pins a client to the child it first got.
+    let (_, h, _) = send(
+        &client,
+        "GET",
+        &format!("{web}/sticky"),
+        "x",
+        &[],
+        Bytes::new(),
+    )
+    .await
+    .unwrap();
+    let cookie = h["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("lane="), "{cookie}");
+    let first = h["x-backend"].to_str().unwrap().to_string();
+    for _ in 0..20 {
+        let (_, h, _) = send(
+            &client,
+            "GET",
+            &format!("{web}/sticky"),
+            "x",
+            &[("cookie", &cookie)],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(h["x-backend"], first.as_str());
+    }
 
     for i in 0..10 {
         let (status, h, body) = send(

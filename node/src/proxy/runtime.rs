@@ -281,14 +281,30 @@ fn compile_composite(
         ServiceSpec::Weighted(w) => {
             let mut children = Vec::new();
             let mut weights = Vec::new();
+            let mut ids = Vec::new();
             for s in &w.services {
                 children.push(child(&s.name)?);
                 weights.push(s.weight.unwrap_or(1));
+                ids.push(Weighted::child_id(strip_provider(&s.name)));
             }
+            let sticky = match w
+                .sticky
+                .as_ref()
+                .and_then(|s| s.cookie.as_ref())
+                .map(|c| StickyCookie::from_config(name, c))
+            {
+                Some(Ok(cookie)) => Some((cookie, ids)),
+                Some(Err(e)) => {
+                    tracing::error!(service = %name, error = %e, "sticky cookie ignored");
+                    None
+                }
+                None => None,
+            };
             ServiceRuntime::Weighted(Weighted {
                 name: name.to_string(),
                 wrr: SmoothWrr::new(&weights),
                 children,
+                sticky,
             })
         }
         ServiceSpec::Mirroring(m) => {

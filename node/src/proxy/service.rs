@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use hyper::body::Body;
 use hyper_util::rt::TokioIo;
 
-use super::balance::{LoadBalancer, ServerState, SmoothWrr};
+use super::balance::{LoadBalancer, ServerState, SmoothWrr, StickyCookie};
 use super::body::{boxed, empty, full, Guarded, ProxyBody};
 use super::error::ProxyError;
 use super::forward::{is_upgrade, strip_hop_by_hop};
@@ -84,6 +84,42 @@ pub struct Weighted {
     pub children: Vec<Arc<ServiceRuntime>>,
     /// Weighted round robin over `children`.
     pub wrr: SmoothWrr,
+    /// Optional sticky cookie pinning a client to one child, with each child's cookie id.
+    pub sticky: Option<(StickyCookie, Vec<String>)>,
+}
+
+impl Weighted {
+    /// A cookie id for a child service: hex of the first 8 bytes of SHA-256 of its name.
+    pub fn child_id(name: &str) -> String {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(name.as_bytes())[..8])
+    }
+
+    async fn serve(
+        &self,
+        req: Request<ProxyBody>,
+        upstream: Arc<Upstream>,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let available = |i: usize| self.children[i].is_available();
+        let pinned = self.sticky.as_ref().and_then(|(cookie, ids)| {
+            cookie.pinned_by(req.headers(), |v| {
+                ids.iter().position(|id| id == v).filter(|i| available(*i))
+            })
+        });
+        let child = match pinned {
+            Some(i) => i,
+            None => self
+                .wrr
+                .next(available)
+                .ok_or_else(|| ProxyError::NoServer(self.name.clone()))?,
+        };
+        let mut resp = self.children[child].clone().serve(req, upstream).await?;
+        if let (None, Some((cookie, ids))) = (pinned, &self.sticky) {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, cookie.set_cookie_for(&ids[child]));
+        }
+        Ok(resp)
+    }
 }
 
 /// A mirroring service.
@@ -128,13 +164,7 @@ impl ServiceRuntime {
         Box::pin(async move {
             match &*self {
                 ServiceRuntime::Balanced(b) => b.serve(req, &upstream).await,
-                ServiceRuntime::Weighted(w) => {
-                    let child = w
-                        .wrr
-                        .next(|i| w.children[i].is_available())
-                        .ok_or_else(|| ProxyError::NoServer(w.name.clone()))?;
-                    w.children[child].clone().serve(req, upstream).await
-                }
+                ServiceRuntime::Weighted(w) => w.serve(req, upstream).await,
                 ServiceRuntime::Mirroring(m) => m.serve(req, upstream).await,
                 ServiceRuntime::Failover(f) => {
                     let chosen = if f.main.is_available() {

@@ -111,6 +111,19 @@ impl StickyCookie {
     /// Index of the server pinned by the request's `Cookie` header(s), if one of the cookies
     /// with this name names a healthy server.
     pub fn pinned(&self, headers: &HeaderMap, servers: &[Arc<ServerState>]) -> Option<usize> {
+        self.pinned_by(headers, |value| {
+            servers
+                .iter()
+                .position(|s| s.sticky_id() == value && s.is_healthy())
+        })
+    }
+
+    /// The first value of this cookie in the request that `lookup` maps to an index.
+    pub fn pinned_by(
+        &self,
+        headers: &HeaderMap,
+        lookup: impl Fn(&str) -> Option<usize>,
+    ) -> Option<usize> {
         headers
             .get_all(COOKIE)
             .iter()
@@ -119,16 +132,17 @@ impl StickyCookie {
             .filter_map(|pair| pair.trim().split_once('='))
             .filter(|(name, _)| *name == self.name)
             .map(|(_, value)| value.trim_matches('"'))
-            .find_map(|value| {
-                servers
-                    .iter()
-                    .position(|s| s.sticky_id() == value && s.is_healthy())
-            })
+            .find_map(lookup)
     }
 
     /// The `Set-Cookie` header value that pins `server`.
     pub fn set_cookie(&self, server: &ServerState) -> HeaderValue {
-        let text = format!("{}={}{}", self.name, server.sticky_id(), self.attributes);
+        self.set_cookie_for(server.sticky_id())
+    }
+
+    /// The `Set-Cookie` header value that pins whatever `id` identifies (hex text).
+    pub fn set_cookie_for(&self, id: &str) -> HeaderValue {
+        let text = format!("{}={}{}", self.name, id, self.attributes);
         // Cannot fail: the name is a token, the id is hex and every attribute was checked to
         // be visible ASCII by `from_config`; an empty value stands in rather than a panic.
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
