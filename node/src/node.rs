@@ -206,6 +206,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         handle.applied.clone(),
         proxy_runtime.clone(),
         compiler,
+        metrics.clone(),
     )));
     let upstream = Arc::new(Upstream::new(&cfg.proxy.upstream));
     let server_name =
@@ -219,6 +220,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
             runtime: proxy_runtime.clone(),
             upstream: upstream.clone(),
             server_name: server_name.clone(),
+            metrics: metrics.entrypoint(&name),
         });
         drains.push(tokio::spawn(proxy::server::serve(
             listener,

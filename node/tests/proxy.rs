@@ -150,6 +150,22 @@ async fn a_route_written_on_one_node_is_served_by_every_node() {
     );
     assert!(a.hits() > 0 && b.hits() > 0);
 
+    // The proxy reports what it served and which config revision it serves.
+    let ops = format!("http://127.0.0.1:{}", cluster.nodes[&follower].ops_port);
+    let text = http_get(&format!("{ops}/metrics")).await.unwrap();
+    let ok = text
+        .lines()
+        .find(|l| l.starts_with("raftgate_proxy_requests_total{code=\"2xx\",entrypoint=\"web\"}"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(ok.is_some_and(|n| n >= 1.0), "{text}");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("raftgate_proxy_requests_total{code=\"4xx\"")));
+    let view: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{ops}/api/cluster")).await.unwrap()).unwrap();
+    assert_eq!(view["proxyRevision"], view["revision"]);
+
     // HTTP/2 without TLS (h2c, prior knowledge) is served too.
     let h2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
@@ -708,4 +724,42 @@ async fn a_node_cut_off_from_the_quorum_keeps_serving_its_last_config() {
         .unwrap();
         assert_eq!((status, h["x-backend"].to_str().unwrap()), (200, "a"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_requests_in_flight() {
+    let (mut cluster, admin_url, web) = one_node(&[]).await;
+    let slow = Backend::start("slow").await;
+    put(
+        &admin_url,
+        vec![
+            svc("slow", lb(&[(&slow.url(), 1)])),
+            rtr("slow", "PathPrefix(`/slow`)", "slow"),
+        ],
+    )
+    .await;
+    until_status(&web, "/slow", "x", 200).await;
+    slow.delay_ms.store(1500, Ordering::SeqCst);
+    let before = slow.hits();
+    let url = format!("{web}/slow");
+    let inflight = tokio::spawn(async move { get(&url, "x").await });
+    wait_for(
+        "the request to reach the backend",
+        Duration::from_secs(5),
+        || {
+            let n = slow.hits();
+            async move { (n > before).then_some(()) }
+        },
+    )
+    .await;
+    cluster.node(1).terminate();
+    // The request in flight still gets its answer...
+    let (status, h, _) = inflight.await.unwrap().unwrap();
+    assert_eq!((status, h["x-backend"].to_str().unwrap()), (200, "slow"));
+    // ...and the node then exits on its own.
+    wait_for("the node to exit", Duration::from_secs(15), || {
+        let exited = cluster.node(1).has_exited();
+        async move { exited.then_some(()) }
+    })
+    .await;
 }

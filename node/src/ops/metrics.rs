@@ -4,8 +4,8 @@
 //! test never collide); `/metrics` renders it in the text format.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::cluster::types::RaftMetrics;
@@ -31,6 +31,29 @@ pub struct Metrics {
     pub snapshots_built: IntCounter,
     /// Snapshots installed from a leader.
     pub snapshots_installed: IntCounter,
+    /// Config revision the proxy serves.
+    pub proxy_revision: IntGauge,
+    /// Unix time of the proxy's last config swap.
+    pub proxy_swapped_at: Gauge,
+    /// Proxied requests by entrypoint and status class.
+    pub requests: IntCounterVec,
+    /// Time to response headers, by entrypoint.
+    pub request_seconds: HistogramVec,
+}
+
+/// One entrypoint's request metrics, resolved once so a request only touches atomics.
+pub struct RequestMetrics {
+    by_class: [IntCounter; 5],
+    duration: Histogram,
+}
+
+impl RequestMetrics {
+    /// Records one answered request.
+    pub fn observe(&self, status: u16, seconds: f64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.by_class[class].inc();
+        self.duration.observe(seconds);
+    }
 }
 
 impl Metrics {
@@ -75,7 +98,47 @@ impl Metrics {
         registry
             .register(Box::new(proposal_seconds.clone()))
             .expect("unique metric");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "raftgate_proxy_requests_total",
+                "Proxied requests by entrypoint and status class",
+            ),
+            &["entrypoint", "code"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("unique metric");
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "raftgate_proxy_request_duration_seconds",
+                "Time to response headers",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
+            &["entrypoint"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(request_seconds.clone()))
+            .expect("unique metric");
+        let proxy_swapped_at = Gauge::new(
+            "raftgate_proxy_config_last_swap_timestamp_seconds",
+            "Unix time of the proxy's last config swap (how old the served config is)",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(proxy_swapped_at.clone()))
+            .expect("unique metric");
         Self {
+            proxy_revision: gauge(
+                "raftgate_proxy_config_revision",
+                "Config revision the proxy serves",
+            ),
+            proxy_swapped_at,
+            requests,
+            request_seconds,
             term: gauge("raftgate_raft_term", "Current Raft term"),
             is_leader: gauge("raftgate_raft_is_leader", "1 if this node is the leader"),
             last_log_index: gauge("raftgate_raft_last_log_index", "Last log index"),
@@ -102,6 +165,21 @@ impl Metrics {
             .set(m.last_log_index.unwrap_or(0) as i64);
         self.applied_index
             .set(m.last_applied.map_or(0, |l| l.index) as i64);
+    }
+
+    /// The request metrics of one entrypoint.
+    pub fn entrypoint(&self, name: &str) -> RequestMetrics {
+        let class = |c: &str| self.requests.with_label_values(&[name, c]);
+        RequestMetrics {
+            by_class: [
+                class("1xx"),
+                class("2xx"),
+                class("3xx"),
+                class("4xx"),
+                class("5xx"),
+            ],
+            duration: self.request_seconds.with_label_values(&[name]),
+        }
     }
 
     /// Renders every metric in Prometheus' text format.

@@ -116,6 +116,8 @@ fn cluster_view(handle: &ClusterHandle) -> serde_json::Value {
         "lastLogIndex": info.last_log_index,
         "appliedIndex": info.applied_index,
         "clusterId": info.cluster_id,
+        "proxyRevision": handle.metrics.proxy_revision.get(),
+        "proxyConfigSwappedAt": handle.metrics.proxy_swapped_at.get(),
         "members": members,
     })
 }

@@ -14,6 +14,7 @@ use super::forward::{is_upgrade, request_headers, ForwardInfo};
 use super::request::{normalize_host, normalize_path, RequestInfo};
 use super::runtime::Runtime;
 use super::upstream::Upstream;
+use crate::ops::metrics::RequestMetrics;
 
 /// What every request of one entrypoint shares.
 pub struct EntryPointContext {
@@ -27,6 +28,8 @@ pub struct EntryPointContext {
     pub upstream: Arc<Upstream>,
     /// This node's name, for `X-Forwarded-Server`.
     pub server_name: HeaderValue,
+    /// Request counters and latency of this entrypoint.
+    pub metrics: RequestMetrics,
 }
 
 /// Serves one request; every failure becomes a response here.
@@ -35,13 +38,17 @@ pub async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<ProxyBody> {
-    match route(&ctx, req, peer).await {
+    let started = std::time::Instant::now();
+    let resp = match route(&ctx, req, peer).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(error = %e, "request answered by the proxy");
             e.into_response()
         }
-    }
+    };
+    ctx.metrics
+        .observe(resp.status().as_u16(), started.elapsed().as_secs_f64());
+    resp
 }
 
 async fn route(

@@ -21,6 +21,7 @@ use super::service::{
     Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
 };
 use super::table::{default_priority, RouteEntry, RouteTable};
+use crate::ops::metrics::Metrics;
 use crate::store::command::ObjectSpec;
 use crate::store::state::ConfigState;
 use crate::store::state_machine::AppliedState;
@@ -339,6 +340,7 @@ pub async fn follow(
     mut applied: watch::Receiver<Arc<AppliedState>>,
     target: Arc<ArcSwap<Runtime>>,
     compiler: Arc<Compiler>,
+    metrics: Arc<Metrics>,
 ) {
     let mut compiled: Option<u64> = None;
     loop {
@@ -351,6 +353,11 @@ pub async fn follow(
                 Ok(runtime) => {
                     target.store(Arc::new(runtime));
                     compiled = Some(revision);
+                    metrics.proxy_revision.set(revision as i64);
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    metrics.proxy_swapped_at.set(now);
                     tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
                 }
                 Err(e) => tracing::error!(error = %e, "config compilation failed"),
