@@ -11,6 +11,14 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    // `raftgate healthcheck URL`: the container image's health probe.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("healthcheck") {
+        let url = argv
+            .get(2)
+            .map_or("http://127.0.0.1:9000/ping", String::as_str);
+        return raftgate::ops::probe::check(url).map_err(anyhow::Error::msg);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| {
