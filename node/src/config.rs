@@ -18,23 +18,32 @@ use crate::proxy::upstream::UpstreamConfig;
 )]
 pub struct NodeArgs {
     /// This node's id (a positive integer, unique in the cluster, never reused).
-    #[arg(long, env = "RAFTGATE_ID")]
-    pub id: u64,
+    #[arg(
+        long,
+        env = "RAFTGATE_ID",
+        required_unless_present = "id_from_hostname"
+    )]
+    pub id: Option<u64>,
+    /// Derive the id from the host name's trailing number plus one (`raftgate-0` is node 1):
+    /// for Kubernetes StatefulSets.
+    #[arg(long, env = "RAFTGATE_ID_FROM_HOSTNAME", conflicts_with = "id")]
+    pub id_from_hostname: bool,
     /// Data directory (Raft log, state machine, snapshots).
     #[arg(long, env = "RAFTGATE_DATA_DIR")]
     pub data_dir: PathBuf,
     /// Listen address of the gRPC port (Raft transport and admin API).
     #[arg(long, env = "RAFTGATE_GRPC_ADDR", default_value = "127.0.0.1:7001")]
     pub grpc_addr: SocketAddr,
-    /// URL other members and clients use to reach the gRPC port
-    /// [default: this node's entry in --peers, else http://<grpc-addr>].
+    /// URL other members and clients use to reach the gRPC port; `{hostname}` is replaced
+    /// by the host name [default: this node's entry in --peers, else http://<grpc-addr>].
     #[arg(long, env = "RAFTGATE_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
     /// Listen address of the ops endpoint (/ping, /metrics, /api/cluster).
     #[arg(long, env = "RAFTGATE_OPS_ADDR", default_value = "127.0.0.1:9000")]
     pub ops_addr: SocketAddr,
     /// Initial members, e.g. `1=http://10.0.0.1:7001,2=http://10.0.0.2:7001,3=...`.
-    /// Used only on the first start of an empty data dir, to bootstrap the cluster.
+    /// Used only on the first start of an empty data dir: a listed node bootstraps the
+    /// cluster with them; a node not listed (with --advertise-url) joins through them.
     #[arg(long, env = "RAFTGATE_PEERS", conflicts_with = "join")]
     pub peers: Option<String>,
     /// Join a running cluster through any of these members (comma list of gRPC URLs).
@@ -227,7 +236,12 @@ impl TryFrom<NodeArgs> for NodeConfig {
     type Error = ConfigError;
 
     fn try_from(a: NodeArgs) -> Result<Self, ConfigError> {
-        if a.id == 0 {
+        let hostname = hostname();
+        let id = match (a.id, a.id_from_hostname) {
+            (Some(id), _) => id,
+            (None, _) => id_from_hostname(&hostname)?,
+        };
+        if id == 0 {
             return Err(invalid("id", "node ids start at 1"));
         }
         if a.election_min_ms >= a.election_max_ms {
@@ -251,14 +265,26 @@ impl TryFrom<NodeArgs> for NodeConfig {
         let mut advertise_url = a
             .advertise_url
             .as_deref()
-            .map(|u| parse_url("advertise-url", u))
+            .map(|u| parse_url("advertise-url", &u.replace("{hostname}", &hostname)))
             .transpose()?;
         let bootstrap = match (&a.peers, &a.join) {
             (Some(peers), _) => {
                 let peers = parse_peers(peers)?;
-                let own = peers.get(&a.id).ok_or_else(|| {
-                    invalid("peers", format!("does not list this node (id {})", a.id))
-                })?;
+                let Some(own) = peers.get(&id) else {
+                    // Not an initial member: join through them (a scaled-up StatefulSet).
+                    if advertise_url.is_none() {
+                        return Err(invalid(
+                            "peers",
+                            format!("does not list this node (id {id}); give --advertise-url to join through them"),
+                        ));
+                    }
+                    return finish(
+                        a,
+                        id,
+                        advertise_url,
+                        Bootstrap::Join(peers.into_values().collect()),
+                    );
+                };
                 match &advertise_url {
                     Some(adv) if adv != own => {
                         return Err(invalid(
@@ -285,47 +311,81 @@ impl TryFrom<NodeArgs> for NodeConfig {
             }
             (None, None) => Bootstrap::None,
         };
-        let mut entrypoints: Vec<(String, SocketAddr)> = Vec::new();
-        for spec in &a.entrypoints {
-            let (name, addr) = parse_entrypoint(spec).map_err(|e| invalid("entrypoint", e))?;
-            if entrypoints.iter().any(|(n, _)| *n == name) {
-                return Err(invalid("entrypoint", format!("{name} is given twice")));
-            }
-            entrypoints.push((name, addr));
-        }
-        let proxy = ProxyConfig {
-            entrypoints,
-            timeouts: EntryPointTimeouts {
-                header_read: Duration::from_millis(a.header_read_timeout_ms.max(1)),
-                grace: Duration::from_millis(a.grace_ms),
-            },
-            upstream: UpstreamConfig {
-                dial_timeout: Duration::from_millis(a.upstream_dial_timeout_ms.max(1)),
-                response_timeout: (a.upstream_response_timeout_ms > 0)
-                    .then(|| Duration::from_millis(a.upstream_response_timeout_ms)),
-                max_idle_per_host: a.upstream_max_idle,
-                idle_timeout: Duration::from_secs(90),
-            },
-        };
-        Ok(NodeConfig {
-            proxy,
-            id: a.id,
-            data_dir: a.data_dir,
-            grpc_addr: a.grpc_addr,
-            advertise_url,
-            ops_addr: a.ops_addr,
-            bootstrap,
-            raft: RaftTuning {
-                heartbeat: Duration::from_millis(a.heartbeat_ms),
-                election_min: Duration::from_millis(a.election_min_ms),
-                election_max: Duration::from_millis(a.election_max_ms),
-                snapshot_logs: a.snapshot_logs,
-                keep_logs: a.keep_logs,
-                snapshot_timeout: Duration::from_millis(a.snapshot_timeout_ms),
-            },
-            write_timeout: Duration::from_millis(a.write_timeout_ms),
-        })
+        finish(a, id, advertise_url, bootstrap)
     }
+}
+
+/// The host name (`HOSTNAME`, else the kernel's), empty if unknown.
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `raftgate-2` → 3: the StatefulSet ordinal plus one.
+pub fn id_from_hostname(hostname: &str) -> Result<u64, ConfigError> {
+    hostname
+        .rsplit_once('-')
+        .and_then(|(_, n)| n.parse::<u64>().ok())
+        .map(|ordinal| ordinal + 1)
+        .ok_or_else(|| {
+            invalid(
+                "id-from-hostname",
+                format!("host name {hostname:?} does not end in -<ordinal>"),
+            )
+        })
+}
+
+/// The rest of the validation, shared by every bootstrap mode.
+fn finish(
+    a: NodeArgs,
+    id: u64,
+    advertise_url: Option<String>,
+    bootstrap: Bootstrap,
+) -> Result<NodeConfig, ConfigError> {
+    let mut entrypoints: Vec<(String, SocketAddr)> = Vec::new();
+    for spec in &a.entrypoints {
+        let (name, addr) = parse_entrypoint(spec).map_err(|e| invalid("entrypoint", e))?;
+        if entrypoints.iter().any(|(n, _)| *n == name) {
+            return Err(invalid("entrypoint", format!("{name} is given twice")));
+        }
+        entrypoints.push((name, addr));
+    }
+    let proxy = ProxyConfig {
+        entrypoints,
+        timeouts: EntryPointTimeouts {
+            header_read: Duration::from_millis(a.header_read_timeout_ms.max(1)),
+            grace: Duration::from_millis(a.grace_ms),
+        },
+        upstream: UpstreamConfig {
+            dial_timeout: Duration::from_millis(a.upstream_dial_timeout_ms.max(1)),
+            response_timeout: (a.upstream_response_timeout_ms > 0)
+                .then(|| Duration::from_millis(a.upstream_response_timeout_ms)),
+            max_idle_per_host: a.upstream_max_idle,
+            idle_timeout: Duration::from_secs(90),
+        },
+    };
+    Ok(NodeConfig {
+        proxy,
+        id,
+        data_dir: a.data_dir,
+        grpc_addr: a.grpc_addr,
+        advertise_url,
+        ops_addr: a.ops_addr,
+        bootstrap,
+        raft: RaftTuning {
+            heartbeat: Duration::from_millis(a.heartbeat_ms),
+            election_min: Duration::from_millis(a.election_min_ms),
+            election_max: Duration::from_millis(a.election_max_ms),
+            snapshot_logs: a.snapshot_logs,
+            keep_logs: a.keep_logs,
+            snapshot_timeout: Duration::from_millis(a.snapshot_timeout_ms),
+        },
+        write_timeout: Duration::from_millis(a.write_timeout_ms),
+    })
 }
 
 #[cfg(test)]
@@ -351,6 +411,34 @@ mod tests {
             Bootstrap::Peers(p) => assert_eq!(p[&2], "http://127.0.0.1:7002"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn ids_come_from_statefulset_host_names() {
+        assert_eq!(id_from_hostname("raftgate-0").unwrap(), 1);
+        assert_eq!(id_from_hostname("my-gw-12").unwrap(), 13);
+        assert!(id_from_hostname("raftgate").is_err());
+    }
+
+    #[test]
+    fn a_node_missing_from_peers_joins_through_them() {
+        let a = NodeArgs::parse_from([
+            "raftgate",
+            "--id",
+            "4",
+            "--data-dir",
+            "/tmp/x",
+            "--peers",
+            "1=http://a:7001,2=http://b:7001",
+            "--advertise-url",
+            "http://d:7001",
+        ]);
+        let cfg = NodeConfig::try_from(a).unwrap();
+        assert_eq!(
+            cfg.bootstrap,
+            Bootstrap::Join(vec!["http://a:7001".into(), "http://b:7001".into()])
+        );
+        assert_eq!(cfg.advertise_url.as_deref(), Some("http://d:7001"));
     }
 
     #[test]
