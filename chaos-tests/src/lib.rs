@@ -1,0 +1,5 @@
+//! raftgate's chaos suite: a fault-injecting TCP relay for peer links, and a linearizability
+//! checker for the histories that workloads record while faults are injected.
+
+pub mod linearizability;
+pub mod relay;
