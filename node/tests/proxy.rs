@@ -83,6 +83,23 @@ async fn until_backend(web: &str, path: &str, name: &'static str, what: &str) {
     .await
 }
 
+/// One node with one backend behind one router, served once `probe` answers 200.
+async fn single_route(
+    name: &str,
+    rule: &str,
+    probe: &str,
+) -> (TestCluster, String, String, Backend) {
+    let (cluster, admin_url, web) = one_node(&[]).await;
+    let backend = Backend::start(name).await;
+    put(
+        &admin_url,
+        vec![svc(name, lb(&[(&backend.url(), 1)])), rtr(name, rule, name)],
+    )
+    .await;
+    until_status(&web, probe, "x", 200).await;
+    (cluster, admin_url, web, backend)
+}
+
 async fn one_node(extra: &[&str]) -> (TestCluster, String, String) {
     let cluster = TestCluster::start(1, extra);
     wait_leader(&cluster, &[1], ELECTION).await;
@@ -484,17 +501,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_megabyte_bodies_stream_through_with_bounded_memory() {
-    let (cluster, admin_url, web) = one_node(&[]).await;
-    let a = Backend::start("a").await;
-    put(
-        &admin_url,
-        vec![
-            svc("big", lb(&[(&a.url(), 1)])),
-            rtr("big", "PathPrefix(`/`)", "big"),
-        ],
-    )
-    .await;
-    until_status(&web, "/warm", "x", 200).await;
+    let (cluster, _admin_url, web, _big) = single_route("big", "PathPrefix(`/`)", "/warm").await;
     let pid = cluster.nodes[&1].pid().unwrap();
     let before = peak_rss_kib(pid);
     const SIZE: usize = 100 << 20;
@@ -513,7 +520,7 @@ async fn hundred_megabyte_bodies_stream_through_with_bounded_memory() {
         .build_http();
     let resp = client.request(req).await.unwrap();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(String::from_utf8_lossy(&body), format!("a {SIZE}"));
+    assert_eq!(String::from_utf8_lossy(&body), format!("big {SIZE}"));
 
     // Download: 100 MiB counted as it arrives.
     let req = http::Request::builder()
@@ -541,17 +548,8 @@ async fn hundred_megabyte_bodies_stream_through_with_bounded_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_config_swaps_under_load_fail_no_request() {
-    let (_cluster, admin_url, web) = one_node(&[]).await;
-    let a = Backend::start("a").await;
-    put(
-        &admin_url,
-        vec![
-            svc("stable", lb(&[(&a.url(), 1)])),
-            rtr("stable", "PathPrefix(`/stable`)", "stable"),
-        ],
-    )
-    .await;
-    until_status(&web, "/stable", "x", 200).await;
+    let (_cluster, admin_url, web, a) =
+        single_route("stable", "PathPrefix(`/stable`)", "/stable").await;
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ok = Arc::new(AtomicUsize::new(0));
@@ -642,17 +640,8 @@ async fn upstream_failures_answer_502_and_504() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_are_normalized_once_and_ambiguous_encodings_refused() {
-    let (_cluster, admin_url, web) = one_node(&[]).await;
-    let a = Backend::start("a").await;
-    put(
-        &admin_url,
-        vec![
-            svc("pub", lb(&[(&a.url(), 1)])),
-            rtr("pub", "PathPrefix(`/public`)", "pub"),
-        ],
-    )
-    .await;
-    until_status(&web, "/public/x", "x", 200).await;
+    let (_cluster, _admin_url, web, a) =
+        single_route("pub", "PathPrefix(`/public`)", "/public/x").await;
     assert_eq!(
         get(&format!("{web}/public/./y/../z"), "x").await.unwrap().0,
         200
@@ -728,17 +717,8 @@ async fn a_node_cut_off_from_the_quorum_keeps_serving_its_last_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_requests_in_flight() {
-    let (mut cluster, admin_url, web) = one_node(&[]).await;
-    let slow = Backend::start("slow").await;
-    put(
-        &admin_url,
-        vec![
-            svc("slow", lb(&[(&slow.url(), 1)])),
-            rtr("slow", "PathPrefix(`/slow`)", "slow"),
-        ],
-    )
-    .await;
-    until_status(&web, "/slow", "x", 200).await;
+    let (mut cluster, _admin_url, web, slow) =
+        single_route("slow", "PathPrefix(`/slow`)", "/slow").await;
     slow.delay_ms.store(1500, Ordering::SeqCst);
     let before = slow.hits();
     let url = format!("{web}/slow");
