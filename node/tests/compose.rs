@@ -61,6 +61,18 @@ impl Drop for Project {
     }
 }
 
+/// Polls `url` until it answers 200; returns the body.
+async fn body_when_ok(url: &str, what: &str) -> String {
+    wait_for(what, Duration::from_secs(20), || async move {
+        get(url, "any")
+            .await
+            .ok()
+            .filter(|r| r.0 == 200)
+            .map(|r| r.2)
+    })
+    .await
+}
+
 /// A port prefix whose nine host ports are all free.
 fn free_port_base() -> String {
     (2..=6)
@@ -186,21 +198,7 @@ async fn compose_cluster_serves_routes_and_survives_its_leader_stopping() {
     }
     for n in 1..=3 {
         let url = format!("{}/ping", web(n));
-        let body = wait_for(
-            &format!("node {n} to route /ping"),
-            Duration::from_secs(20),
-            || {
-                let url = url.clone();
-                async move {
-                    get(&url, "any")
-                        .await
-                        .ok()
-                        .filter(|r| r.0 == 200)
-                        .map(|r| r.2)
-                }
-            },
-        )
-        .await;
+        let body = body_when_ok(&url, &format!("node {n} to route /ping")).await;
         assert_eq!(body, "OK");
     }
 
@@ -237,21 +235,7 @@ async fn compose_cluster_serves_routes_and_survives_its_leader_stopping() {
     for n in &others {
         let url = format!("{}/ping", web(*n));
         // The stopped node's server may still be tried once before it is marked down.
-        let body = wait_for(
-            &format!("node {n} to keep routing"),
-            Duration::from_secs(20),
-            || {
-                let url = url.clone();
-                async move {
-                    get(&url, "any")
-                        .await
-                        .ok()
-                        .filter(|r| r.0 == 200)
-                        .map(|r| r.2)
-                }
-            },
-        )
-        .await;
+        let body = body_when_ok(&url, &format!("node {n} to keep routing")).await;
         assert_eq!(body, "OK");
     }
     drop(project);
