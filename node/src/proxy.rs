@@ -10,6 +10,7 @@ pub mod error;
 pub mod forward;
 pub mod handler;
 pub mod health;
+pub mod middleware;
 pub mod request;
 pub mod rule;
 pub mod runtime;

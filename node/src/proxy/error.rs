@@ -17,6 +17,9 @@ pub enum ProxyError {
     /// The service has no healthy server.
     #[error("service {0:?} has no available server")]
     NoServer(String),
+    /// The router cannot serve (its middlewares could not be compiled).
+    #[error("{0}")]
+    Unavailable(String),
     /// The upstream could not be reached.
     #[error("upstream {upstream}: {reason}")]
     Connect {
@@ -36,7 +39,7 @@ impl ProxyError {
         match self {
             ProxyError::NotFound => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::NoServer(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::NoServer(_) | ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }

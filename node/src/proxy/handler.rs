@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use super::body::{boxed, ProxyBody};
 use super::error::ProxyError;
 use super::forward::{is_upgrade, request_headers, ForwardInfo};
+use super::middleware::{Next, RequestCtx};
 use super::request::{normalize_host, normalize_path, RequestInfo};
 use super::runtime::Runtime;
 use super::upstream::Upstream;
@@ -101,9 +102,9 @@ async fn route(
             .map(|entry| &entry.target)
             .ok_or(ProxyError::NotFound)?
     };
-    if let Some(middleware) = &target.unsupported_middleware {
-        return Err(ProxyError::NoServer(format!(
-            "router {} uses middleware {middleware}, which this version cannot run yet",
+    if let Some(reason) = &target.broken {
+        return Err(ProxyError::Unavailable(format!(
+            "router {}: {reason}",
             target.router
         )));
     }
@@ -126,8 +127,26 @@ async fn route(
         server: &ctx.server_name,
     };
     request_headers(&mut parts.headers, &info, upgrade);
-    let service = target.service.clone();
     drop(path);
     let req = Request::from_parts(parts, boxed(body));
-    service.serve(req, ctx.upstream.clone()).await
+    if target.middlewares.is_empty() {
+        return target
+            .service
+            .clone()
+            .serve(req, ctx.upstream.clone())
+            .await;
+    }
+    let request_ctx = RequestCtx {
+        client_ip: peer.ip(),
+        scheme: "http",
+        port: ctx.port,
+    };
+    Next::new(
+        &target.middlewares,
+        &target.service,
+        &ctx.upstream,
+        &request_ctx,
+    )
+    .run(req)
+    .await
 }

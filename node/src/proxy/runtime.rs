@@ -11,11 +11,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use raftgate_model::{strip_provider, Kind, Service, ServiceSpec};
+use raftgate_model::{strip_provider, Kind, Middleware, Service, ServiceSpec};
 use tokio::sync::watch;
 
 use super::balance::{LoadBalancer, SmoothWrr, StickyCookie, Strategy};
 use super::health::{HealthCheckSpec, HealthRegistry};
+use super::middleware::{ChainBuilder, MiddlewareCache, MiddlewareChain};
 use super::rule::CompiledRule;
 use super::service::{
     Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
@@ -32,9 +33,11 @@ pub struct RouteTarget {
     pub router: String,
     /// Its service.
     pub service: Arc<ServiceRuntime>,
-    /// A middleware the data plane cannot run yet: the router fails closed (503) rather
-    /// than skip it.
-    pub unsupported_middleware: Option<String>,
+    /// Its middlewares, `chain`s flattened, in the order they run.
+    pub middlewares: MiddlewareChain,
+    /// Why its middlewares could not be compiled: the router then fails closed (503)
+    /// rather than serve without them.
+    pub broken: Option<String>,
 }
 
 /// One compiled config revision.
@@ -57,6 +60,7 @@ pub struct Compiler {
     entrypoints: Vec<String>,
     registry: HealthRegistry,
     balanced: Mutex<HashMap<String, (Service, Arc<ServiceRuntime>)>>,
+    middlewares: Mutex<MiddlewareCache>,
 }
 
 impl Compiler {
@@ -66,6 +70,7 @@ impl Compiler {
             entrypoints,
             registry: HealthRegistry::new(),
             balanced: Mutex::default(),
+            middlewares: Mutex::default(),
         }
     }
 
@@ -85,6 +90,16 @@ impl Compiler {
             compile_composite(name, &services, &mut compiled, 0);
         }
 
+        let middleware_configs: HashMap<&str, &Middleware> = config
+            .list(Kind::Middleware)
+            .filter_map(|(k, o)| match &o.spec {
+                ObjectSpec::Middleware(m) => Some((k.name.as_str(), m)),
+                _ => None,
+            })
+            .collect();
+        let mut middleware_cache = self.middlewares.lock().unwrap_or_else(|e| e.into_inner());
+        let mut chains = ChainBuilder::new(&middleware_configs, &compiled, &middleware_cache);
+
         let mut per_entrypoint: HashMap<String, Vec<RouteEntry<RouteTarget>>> = HashMap::new();
         for (key, object) in config.list(Kind::Router) {
             let ObjectSpec::Router(router) = &object.spec else {
@@ -101,7 +116,13 @@ impl Compiler {
                 tracing::error!(router = %key.name, service = %router.service, "router skipped: service not compiled");
                 continue;
             };
-            let unsupported_middleware = router.middlewares.first().cloned();
+            let (middlewares, broken) = match chains.chain(&router.middlewares) {
+                Ok(chain) => (chain, None),
+                Err(e) => {
+                    tracing::warn!(router = %key.name, error = %e, "router fails closed");
+                    (MiddlewareChain::from(Vec::new()), Some(e.to_string()))
+                }
+            };
             let priority = router
                 .priority
                 .unwrap_or_else(|| default_priority(&router.rule));
@@ -132,11 +153,13 @@ impl Compiler {
                         target: RouteTarget {
                             router: key.name.clone(),
                             service: service.clone(),
-                            unsupported_middleware: unsupported_middleware.clone(),
+                            middlewares: middlewares.clone(),
+                            broken: broken.clone(),
                         },
                     });
             }
         }
+        *middleware_cache = chains.finish();
         Runtime {
             revision: config.revision,
             tables: per_entrypoint
@@ -472,32 +495,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn routers_with_middlewares_fail_closed_until_middlewares_exist() {
+    async fn middleware_chains_are_flattened_and_reused_while_unchanged() {
         let compiler = Compiler::new(vec!["web".into()]);
         let mut state = base();
+        let strip = serde_json::json!({"stripPrefix": {"prefixes": ["/m"]}});
+        put(&mut state, Kind::Middleware, "strip", strip);
         put(
             &mut state,
             Kind::Middleware,
-            "strip",
-            serde_json::json!({"stripPrefix": {"prefixes": ["/m"]}}),
+            "add",
+            serde_json::json!({"addPrefix": {"prefix": "/v1"}}),
+        );
+        put(
+            &mut state,
+            Kind::Middleware,
+            "both",
+            serde_json::json!({"chain": {"middlewares": ["strip", "add@file"]}}),
         );
         put(
             &mut state,
             Kind::Router,
             "m",
-            serde_json::json!({"rule": "PathPrefix(`/m`)", "service": "a", "middlewares": ["strip"]}),
+            serde_json::json!({"rule": "PathPrefix(`/m`)", "service": "a", "middlewares": ["both", "strip"]}),
         );
         let rt = compiler.compile(&state);
-        assert_eq!(
-            target(&rt, "web", "/m")
-                .unwrap()
-                .unsupported_middleware
-                .as_deref(),
-            Some("strip")
+        let first = target(&rt, "web", "/m").unwrap();
+        assert!(first.broken.is_none());
+        assert_eq!(first.middlewares.len(), 3);
+        assert!(Arc::ptr_eq(&first.middlewares[0], &first.middlewares[2]));
+        assert!(target(&rt, "web", "/r").unwrap().middlewares.is_empty());
+
+        // Unchanged middlewares are reused by the next revision; a changed one is rebuilt.
+        put(
+            &mut state,
+            Kind::Middleware,
+            "add",
+            serde_json::json!({"addPrefix": {"prefix": "/v2"}}),
         );
-        assert!(target(&rt, "web", "/r")
-            .unwrap()
-            .unsupported_middleware
-            .is_none());
+        let rt2 = compiler.compile(&state);
+        let second = target(&rt2, "web", "/m").unwrap();
+        assert!(Arc::ptr_eq(&first.middlewares[0], &second.middlewares[0]));
+        assert!(!Arc::ptr_eq(&first.middlewares[1], &second.middlewares[1]));
     }
 }

@@ -144,6 +144,18 @@ pub struct Failover {
     pub fallback: Arc<ServiceRuntime>,
 }
 
+/// A load-balanced service with one server at `url`, for tests of code in front of services.
+#[cfg(test)]
+pub(crate) fn single_server_for_tests(url: &str) -> Arc<ServiceRuntime> {
+    let server = ServerState::parse(url).expect("server url");
+    Arc::new(ServiceRuntime::Balanced(Balanced {
+        name: "test".into(),
+        lb: LoadBalancer::new(vec![(server, 1)], super::balance::Strategy::Wrr, None),
+        targets: vec![Target::parse(url).expect("server url")],
+        pass_host_header: true,
+    }))
+}
+
 impl ServiceRuntime {
     /// Whether the service can currently take a request (some healthy server behind it).
     pub fn is_available(&self) -> bool {
