@@ -240,13 +240,14 @@ impl Middleware for ReplacePathRegex {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::testing::{get, run, Recorder};
+    use super::super::testing::{body_string, get, run, Recorder};
     use super::*;
 
     async fn forwarded(mw: Arc<dyn Middleware>, uri: &str) -> (String, http::HeaderMap) {
         let backend = Recorder::ok().await;
         let resp = run(mw, &backend.service(), get(uri)).await.unwrap();
         assert_eq!(resp.status(), 200);
+        assert_eq!(body_string(resp).await, "ok");
         let seen = backend.requests();
         let req = &seen[0];
         (req.uri().to_string(), req.headers().clone())
