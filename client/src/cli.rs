@@ -60,6 +60,11 @@ pub enum Command {
     Middleware(MiddlewareCmd),
     /// Shows objects of one kind, or of every kind.
     Get(GetArgs),
+    /// Applies Traefik dynamic configuration files: every change commits in one Raft entry
+    /// (one revision), or none does.
+    Apply(ApplyArgs),
+    /// Shows, as a unified diff, how files differ from the live config.
+    Diff(DiffArgs),
     /// Prints committed changes as they arrive.
     Watch(WatchArgs),
     /// Waits until nodes have applied a revision.
@@ -265,6 +270,37 @@ pub struct SpecSource {
     /// A .json, .yaml or .yml file holding the spec.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------- apply / diff
+
+/// The files to read.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// A .yml/.yaml/.toml/.json file, a directory of them, or `-` for stdin (repeatable).
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Validate on the leader and print what would change, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete objects written by `apply` that the files no longer mention.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Also show the objects `apply --prune` would delete.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 // ---------------------------------------------------------------- get / watch / wait

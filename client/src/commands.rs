@@ -1,5 +1,6 @@
 //! Runs a parsed command line: one module per command group, each printing through `output`.
 
+mod apply;
 mod cluster;
 mod object;
 mod spec;
@@ -28,6 +29,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Service(cmd) => object::service(&ctx, cmd).await,
         Command::Middleware(cmd) => object::middleware(&ctx, cmd).await,
         Command::Get(args) => object::get(&ctx, args).await,
+        Command::Apply(args) => apply::apply(&ctx, args).await,
+        Command::Diff(args) => apply::diff(&ctx, args).await,
         Command::Watch(args) => watch::run(&ctx, args).await,
         Command::WaitApplied(args) => cluster::wait_applied(&ctx, args).await,
     }

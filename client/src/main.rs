@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod conn;
 mod error;
+mod manifest;
 mod output;
 
 use std::process::ExitCode;

@@ -2,10 +2,12 @@
 //! so field order is stable) and the human tables. Rendering returns a `String`; the commands
 //! write it with [`emit`]. One submodule per command group: objects, cluster, watch.
 
+mod apply;
 mod cluster;
 mod objects;
 mod watch;
 
+pub use apply::{apply_text, diff_text, ApplyOut};
 pub use cluster::{status_table, wait_table, AppliedOut, MembershipOut, StatusOut, WaitOut};
 pub use objects::{items_table, parse_spec, GetOut, Item, ListOut};
 pub use watch::{watch_event, WATCH_HEADER};

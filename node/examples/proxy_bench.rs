@@ -35,6 +35,7 @@ async fn apply(url: &str, puts: Vec<pb::Object>) -> u64 {
             puts,
             deletes: vec![],
             expected_revision: None,
+            dry_run: false,
         })
         .await
         .unwrap()

@@ -179,6 +179,9 @@ impl Admin for AdminService {
                 ops,
                 expected_revision: body.expected_revision,
             };
+            if body.dry_run {
+                return objects::validate(&self.handle, &cmd);
+            }
             objects::write(&self.handle, cmd).await
         })
     }

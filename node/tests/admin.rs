@@ -159,10 +159,27 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
             ],
             deletes: vec![],
             expected_revision: None,
+            dry_run: false,
         })
         .await
         .unwrap_err();
     assert!(err.message().contains("\"nothing\""), "{}", err.message());
+    assert_eq!(revision(&cluster.url(leader)).await, after);
+    // A dry run is validated by the leader and writes nothing, whether valid or not.
+    for (target, ok) in [("nothing", false), ("api", true)] {
+        let dry = admin(&url)
+            .apply(pb::ApplyRequest {
+                puts: vec![router("dry", "Path(`/dry`)", target)],
+                deletes: vec![],
+                expected_revision: Some(after),
+                dry_run: true,
+            })
+            .await;
+        assert_eq!(dry.is_ok(), ok, "{dry:?}");
+        if let Ok(resp) = dry {
+            assert_eq!(resp.into_inner().revision, after);
+        }
+    }
     assert_eq!(revision(&cluster.url(leader)).await, after);
     let resp = admin(&url)
         .apply(pb::ApplyRequest {
@@ -175,6 +192,7 @@ async fn bad_writes_are_refused_with_a_clear_message_and_change_nothing() {
                 name: "strip".into(),
             }],
             expected_revision: Some(after),
+            dry_run: false,
         })
         .await
         .unwrap()

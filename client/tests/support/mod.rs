@@ -324,6 +324,32 @@ pub async fn ctl(endpoints: &str, args: &[&str]) -> Out {
     }
 }
 
+/// Runs `raftgatectl --endpoints ENDPOINTS ARGS...` with `input` on its stdin.
+pub async fn ctl_stdin(endpoints: &str, args: &[&str], input: &str) -> Out {
+    use tokio::io::AsyncWriteExt;
+    let mut child = ctl_command(endpoints, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run raftgatectl");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(input.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("run raftgatectl");
+    Out {
+        code: output
+            .status
+            .code()
+            .expect("raftgatectl exited (no signal)"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
 /// Runs `raftgatectl` with raw arguments and no `--endpoints` (for usage errors).
 pub async fn ctl_raw(args: &[&str]) -> Out {
     let output = Command::new(env!("CARGO_BIN_EXE_raftgatectl"))

@@ -12,6 +12,21 @@ use crate::cluster::handle::ClusterHandle;
 use crate::store::command::Command;
 use crate::store::state_machine::AppliedState;
 
+/// Validates `cmd` against the applied state without proposing it; answers the current
+/// revision.
+pub fn validate(
+    handle: &ClusterHandle,
+    cmd: &Command,
+) -> Result<Response<pb::WriteResponse>, Status> {
+    let mut probe = handle.state().config.clone();
+    let revision = probe.revision;
+    probe.apply(cmd).map_err(state_error)?;
+    Ok(Response::new(pb::WriteResponse {
+        revision,
+        leader_id: handle.id,
+    }))
+}
+
 /// Validates `cmd` against the applied state, proposes it and waits for its revision.
 pub async fn write(
     handle: &ClusterHandle,

@@ -1,0 +1,133 @@
+//! Config files given to `apply -f` and `diff -f`.
+//!
+//! Two shapes are accepted, in YAML, TOML or JSON:
+//! - Traefik's file-provider dynamic configuration: `http.routers`, `http.services` and
+//!   `http.middlewares`, keyed by name. Sections raftgate does not run yet (`tcp`, `udp`,
+//!   `tls`, `http.serversTransports`) are reported as warnings and not applied; any other
+//!   key is an error.
+//! - raftgatectl's own `get ... -o yaml|json` output (`items: [{kind, name, spec}]`, or one
+//!   object), so an export can be applied back unchanged. Server-set fields (revisions,
+//!   `managedBy`) are ignored.
+//!
+//! Every object is checked with the same model the server uses before anything is sent,
+//! and an error names the file and the object's path in it (`a.yml: http.routers.api: ...`).
+
+mod parse;
+mod plan;
+mod shape;
+
+pub use plan::{plan, Action, Change, LiveObject, Plan, MANAGED_BY};
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use raftgate_model::Kind;
+use serde_json::Value;
+
+use crate::error::UsageError;
+
+/// One object read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its name.
+    pub name: String,
+    /// Its spec as the server stores it (parsed by the model and serialized back).
+    pub spec: Value,
+    /// Where it was read: `file: http.routers.api`.
+    pub origin: String,
+}
+
+/// Everything read from the files given.
+#[derive(Debug, Default)]
+pub struct Manifest {
+    /// The objects: files in the order given, each file's objects by kind then name.
+    pub entries: Vec<Entry>,
+    /// Parts of the files that were read but will not be applied.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `paths` (files, directories of `.yml`/`.yaml`/`.toml`/`.json` files, or `-` for
+/// `stdin`) into one manifest. An object defined twice is an error naming both places.
+pub fn load(paths: &[PathBuf], stdin: impl Read) -> Result<Manifest, UsageError> {
+    let mut manifest = Manifest::default();
+    let mut stdin = Some(stdin);
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            stdin
+                .take()
+                .ok_or_else(|| UsageError("`-f -` (stdin) can be given only once".into()))?
+                .read_to_string(&mut text)
+                .map_err(|e| UsageError(format!("stdin: {e}")))?;
+            read_text("stdin", None, &text, &mut manifest)?;
+        } else if path.is_dir() {
+            for file in dir_files(path)? {
+                read_file(&file, &mut manifest)?;
+            }
+        } else {
+            read_file(path, &mut manifest)?;
+        }
+    }
+    Ok(manifest)
+}
+
+/// The config files of a directory (not recursive), sorted by name.
+fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, UsageError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| UsageError(format!("{}: {e}", dir.display())))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| UsageError(format!("{}: {e}", dir.display())))?
+            .path();
+        if path.is_file() && parse::Format::from_path(&path).is_some() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(UsageError(format!(
+            "{}: no .yml, .yaml, .toml or .json file in this directory",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+fn read_file(path: &Path, manifest: &mut Manifest) -> Result<(), UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    let name = path.display().to_string();
+    read_text(&name, parse::Format::from_path(path), &text, manifest)
+}
+
+fn read_text(
+    source: &str,
+    format: Option<parse::Format>,
+    text: &str,
+    manifest: &mut Manifest,
+) -> Result<(), UsageError> {
+    let value = parse::parse(source, format, text)?;
+    let (mut entries, warnings) = shape::entries(source, value)?;
+    entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    for entry in entries {
+        if let Some(first) = manifest
+            .entries
+            .iter()
+            .find(|e| e.kind == entry.kind && e.name == entry.name)
+        {
+            return Err(UsageError(format!(
+                "{} {:?} is defined twice: {} and {}",
+                entry.kind, entry.name, first.origin, entry.origin
+            )));
+        }
+        manifest.entries.push(entry);
+    }
+    manifest.warnings.extend(warnings);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

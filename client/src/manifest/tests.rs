@@ -1,0 +1,255 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+
+fn read(source: &str, text: &str) -> Result<Manifest, UsageError> {
+    let mut m = Manifest::default();
+    read_text(source, None, text, &mut m).map(|_| m)
+}
+
+fn names(m: &Manifest) -> Vec<String> {
+    m.entries
+        .iter()
+        .map(|e| format!("{}/{}", e.kind, e.name))
+        .collect()
+}
+
+const YAML: &str = r#"
+http:
+  routers:
+    api:
+      rule: "Host(`example.com`) && PathPrefix(`/api`)"
+      service: api@file
+      middlewares: [strip]
+  services:
+    api:
+      loadBalancer:
+        servers:
+          - url: http://127.0.0.1:9101
+  middlewares:
+    strip:
+      stripPrefix:
+        prefixes: [/api]
+tls:
+  certificates: []
+"#;
+
+const TOML: &str = r#"
+[http.routers.api]
+rule = "Host(`example.com`) && PathPrefix(`/api`)"
+service = "api@file"
+middlewares = ["strip"]
+
+[[http.services.api.loadBalancer.servers]]
+url = "http://127.0.0.1:9101"
+
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/api"]
+
+[tls]
+"#;
+
+#[test]
+fn yaml_toml_and_json_read_the_same_objects() {
+    let yaml = read("a.yml", YAML).unwrap();
+    let toml = read("a.toml", TOML).unwrap();
+    let as_json =
+        serde_json::to_string(&parse::parse("x", Some(parse::Format::Yaml), YAML).unwrap())
+            .unwrap();
+    let json = read("a.json", &as_json).unwrap();
+    assert_eq!(
+        names(&yaml),
+        ["router/api", "service/api", "middleware/strip"]
+    );
+    assert_eq!(yaml.entries, {
+        let mut t = toml.entries.clone();
+        for (a, b) in t.iter_mut().zip(&yaml.entries) {
+            a.origin = b.origin.clone();
+        }
+        t
+    });
+    assert_eq!(
+        json.entries.iter().map(|e| &e.spec).collect::<Vec<_>>(),
+        yaml.entries.iter().map(|e| &e.spec).collect::<Vec<_>>()
+    );
+    assert_eq!(yaml.entries[0].origin, "a.yml: http.routers.api");
+    assert_eq!(
+        yaml.warnings,
+        ["a.yml: section `tls` is not supported yet; it was not applied"]
+    );
+    assert_eq!(toml.warnings.len(), 1);
+}
+
+#[test]
+fn a_bad_entry_is_named_with_its_path() {
+    let bad_rule = "http:\n  routers:\n    api:\n      rule: Host(`a`) &&\n      service: x\n";
+    let e = read("d.yml", bad_rule).unwrap_err().0;
+    assert!(e.starts_with("d.yml: http.routers.api: "), "{e}");
+    assert!(e.contains("column"), "{e}");
+
+    let bad_field = "http:\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - urll: http://a\n";
+    let e = read("d.yml", bad_field).unwrap_err().0;
+    assert!(
+        e.starts_with("d.yml: http.services.s: loadBalancer.servers[0]"),
+        "{e}"
+    );
+    assert!(e.contains("urll"), "{e}");
+
+    let e = read("d.yml", "htp:\n  routers: {}\n").unwrap_err().0;
+    assert!(e.contains("unknown top-level section `htp`"), "{e}");
+    let e = read("d.yml", "http:\n  routes: {}\n").unwrap_err().0;
+    assert!(e.contains("unknown section `routes`"), "{e}");
+    let e = read("d.yml", "http:\n  routers:\n    a:\n").unwrap_err().0;
+    assert_eq!(e, "d.yml: http.routers.a: the definition is empty");
+}
+
+#[test]
+fn empty_files_and_sections_hold_nothing() {
+    assert!(read("e.yml", "").unwrap().entries.is_empty());
+    assert!(read("e.yml", "http:\n  routers:\n")
+        .unwrap()
+        .entries
+        .is_empty());
+}
+
+#[test]
+fn raftgatectl_output_reads_back() {
+    let list = json!({
+        "revision": 7,
+        "items": [
+            {"kind": "service", "name": "api", "spec": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1"}]}},
+             "createRevision": 1, "modRevision": 2, "managedBy": "cli"}
+        ]
+    });
+    let m = read("out.json", &list.to_string()).unwrap();
+    assert_eq!(names(&m), ["service/api"]);
+    let one = json!({"kind": "middleware", "name": "m", "spec": {"addPrefix": {"prefix": "/x"}}, "revision": 3});
+    let m = read("one.yaml", &serde_yaml_ng::to_string(&one).unwrap()).unwrap();
+    assert_eq!(names(&m), ["middleware/m"]);
+}
+
+#[test]
+fn directories_and_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yml"),
+        "http:\n  middlewares:\n    m:\n      addPrefix:\n        prefix: /b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "[http.middlewares.n.addPrefix]\nprefix = \"/a\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+    let m = load(&[dir.path().to_path_buf()], std::io::empty()).unwrap();
+    assert_eq!(
+        names(&m),
+        ["middleware/n", "middleware/m"],
+        "files in name order"
+    );
+
+    let again = dir.path().join("b.yml");
+    let e = load(&[dir.path().to_path_buf(), again], std::io::empty())
+        .unwrap_err()
+        .0;
+    assert!(e.contains("middleware \"m\" is defined twice"), "{e}");
+
+    let stdin = "http:\n  middlewares:\n    s:\n      addPrefix:\n        prefix: /s\n";
+    let m = load(&[PathBuf::from("-")], stdin.as_bytes()).unwrap();
+    assert_eq!(names(&m), ["middleware/s"]);
+}
+
+fn live(kind: Kind, name: &str, spec: serde_json::Value, by: &str) -> LiveObject {
+    LiveObject {
+        kind,
+        name: name.into(),
+        spec,
+        managed_by: by.into(),
+    }
+}
+
+#[test]
+fn plans_compare_with_the_live_config() {
+    let m = read("a.yml", YAML).unwrap();
+    let svc = m.entries[1].spec.clone();
+    let live_objects = vec![
+        live(Kind::Service, "api", svc, "cli"),
+        live(
+            Kind::Middleware,
+            "strip",
+            json!({"stripPrefix": {"prefixes": ["/old"]}}),
+            "apply",
+        ),
+        live(
+            Kind::Middleware,
+            "gone",
+            json!({"addPrefix": {"prefix": "/g"}}),
+            "apply",
+        ),
+        live(
+            Kind::Middleware,
+            "manual",
+            json!({"addPrefix": {"prefix": "/m"}}),
+            "cli",
+        ),
+    ];
+    let actions = |p: &Plan| -> Vec<(String, Action)> {
+        p.changes
+            .iter()
+            .map(|c| (format!("{}/{}", c.kind, c.name), c.action))
+            .collect()
+    };
+    let p = plan(&m, &live_objects, false).unwrap();
+    assert_eq!(
+        actions(&p),
+        [
+            ("router/api".to_string(), Action::Created),
+            ("service/api".to_string(), Action::Unchanged),
+            ("middleware/strip".to_string(), Action::Configured),
+        ]
+    );
+    // Prune deletes only what apply wrote.
+    let p = plan(&m, &live_objects, true).unwrap();
+    assert_eq!(
+        actions(&p)[3],
+        ("middleware/gone".to_string(), Action::Pruned)
+    );
+    assert_eq!(p.changes.len(), 4);
+}
+
+#[test]
+fn plans_refuse_dangling_references() {
+    let text = "http:\n  routers:\n    r:\n      rule: Path(`/`)\n      service: missing\n";
+    let m = read("r.yml", text).unwrap();
+    let e = plan(&m, &[], false).unwrap_err().0;
+    assert_eq!(
+        e,
+        "r.yml: http.routers.r: router \"r\": service \"missing\" does not exist"
+    );
+
+    // A pruned service still used by a router the file does not manage.
+    let live_objects = vec![
+        live(
+            Kind::Service,
+            "s",
+            json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1"}]}}),
+            "apply",
+        ),
+        live(
+            Kind::Router,
+            "keep",
+            json!({"rule": "Path(`/`)", "service": "s"}),
+            "cli",
+        ),
+    ];
+    let e = plan(&Manifest::default(), &live_objects, true)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("--prune would delete service \"s\", which is still used by router \"keep\""),
+        "{e}"
+    );
+}
