@@ -322,3 +322,15 @@ async fn diff_and_dry_run_show_changes_without_writing_and_prune_removes_only_ap
     assert_eq!(none.ok(), "no differences\n");
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_in_deploy_applies() {
+    let cluster = Cluster::start(1).await;
+    cluster.wait_leader().await;
+    let at = cluster.endpoints();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/examples/dynamic.yml");
+    let out = apply(&at, &["-f", example]).await;
+    assert_eq!(out["written"], true, "{out}");
+    assert_eq!(actions(&out).len(), 8, "{out}");
+    cluster.shutdown().await;
+}
