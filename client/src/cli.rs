@@ -57,7 +57,10 @@ pub enum Command {
     Service(ServiceCmd),
     /// HTTP middlewares.
     #[command(subcommand)]
-    Middleware(MiddlewareCmd),
+    Middleware(SpecCmd),
+    /// How load balancers reach their servers (idle connections, timeouts).
+    #[command(subcommand, name = "servers-transport")]
+    ServersTransport(SpecCmd),
     /// Shows objects of one kind, or of every kind.
     Get(GetArgs),
     /// Applies Traefik dynamic configuration files: every change commits in one Raft entry
@@ -244,17 +247,17 @@ pub enum Strategy {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MiddlewareCmd {
-    /// Creates a middleware from its Traefik spec.
-    Create(MiddlewareWrite),
-    /// Replaces a middleware's spec.
-    Update(MiddlewareWrite),
+pub enum SpecCmd {
+    /// Creates the object from its Traefik spec.
+    Create(SpecWrite),
+    /// Replaces the object's spec whole.
+    Update(SpecWrite),
     #[command(flatten)]
     Common(CommonCmd),
 }
 
 #[derive(Debug, Args)]
-pub struct MiddlewareWrite {
+pub struct SpecWrite {
     pub name: String,
     #[command(flatten)]
     pub source: SpecSource,
@@ -322,6 +325,13 @@ pub enum GetWhat {
     Services,
     #[value(alias = "middleware")]
     Middlewares,
+    #[value(
+        name = "serverstransports",
+        alias = "serverstransport",
+        alias = "servers-transports",
+        alias = "servers-transport"
+    )]
+    ServersTransports,
     All,
 }
 

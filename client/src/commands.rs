@@ -8,6 +8,8 @@ mod watch;
 
 use anyhow::Result;
 
+use raftgate_proto::Kind;
+
 use crate::cli::{Cli, Command, Output};
 use crate::conn::Conn;
 
@@ -27,7 +29,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cluster(cmd) => cluster::run(&ctx, cmd).await,
         Command::Router(cmd) => object::router(&ctx, cmd).await,
         Command::Service(cmd) => object::service(&ctx, cmd).await,
-        Command::Middleware(cmd) => object::middleware(&ctx, cmd).await,
+        Command::Middleware(cmd) => object::from_spec(&ctx, Kind::Middleware, cmd).await,
+        Command::ServersTransport(cmd) => {
+            object::from_spec(&ctx, Kind::ServersTransport, cmd).await
+        }
         Command::Get(args) => object::get(&ctx, args).await,
         Command::Apply(args) => apply::apply(&ctx, args).await,
         Command::Diff(args) => apply::diff(&ctx, args).await,

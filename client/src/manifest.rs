@@ -1,10 +1,10 @@
 //! Config files given to `apply -f` and `diff -f`.
 //!
 //! Two shapes are accepted, in YAML, TOML or JSON:
-//! - Traefik's file-provider dynamic configuration: `http.routers`, `http.services` and
-//!   `http.middlewares`, keyed by name. Sections raftgate does not run yet (`tcp`, `udp`,
-//!   `tls`, `http.serversTransports`) are reported as warnings and not applied; any other
-//!   key is an error.
+//! - Traefik's file-provider dynamic configuration: `http.routers`, `http.services`,
+//!   `http.middlewares` and `http.serversTransports`, keyed by name. Sections raftgate does
+//!   not run yet (`tcp`, `udp`, `tls`) are reported as warnings and not applied; any other key
+//!   is an error.
 //! - raftgatectl's own `get ... -o yaml|json` output (`items: [{kind, name, spec}]`, or one
 //!   object), so an export can be applied back unchanged. Server-set fields (revisions,
 //!   `managedBy`) are ignored.

@@ -46,6 +46,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Router => "router",
         Kind::Service => "service",
         Kind::Middleware => "middleware",
+        Kind::ServersTransport => "serversTransport",
         Kind::Unspecified => "unknown",
     }
 }

@@ -40,6 +40,7 @@ http:
       loadBalancer:
         servers:
           - url: http://127.0.0.1:9103/
+        serversTransport: quick
     canary:
       weighted:
         services:
@@ -57,6 +58,12 @@ http:
       failover:
         service: whoami
         fallback: whoami-v2
+  serversTransports:
+    quick:
+      maxIdleConnsPerHost: 8
+      forwardingTimeouts:
+        dialTimeout: 2s
+        responseHeaderTimeout: 30s
   middlewares:
     strip:
       stripPrefix:
@@ -75,7 +82,7 @@ http:
         middlewares: [strip, add-headers, allow-lan]
 "#;
 
-const OBJECTS: usize = 11;
+const OBJECTS: usize = 12;
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -328,7 +335,10 @@ async fn the_example_in_deploy_applies() {
     let cluster = Cluster::start(1).await;
     cluster.wait_leader().await;
     let at = cluster.endpoints();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/examples/dynamic.yml");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/examples/dynamic.yml"
+    );
     let out = apply(&at, &["-f", example]).await;
     assert_eq!(out["written"], true, "{out}");
     assert_eq!(actions(&out).len(), 8, "{out}");

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{strip_provider, Kind, Middleware, ModelError, Router, Service};
+use crate::{strip_provider, Kind, Middleware, ModelError, Router, ServersTransport, Service};
 
 /// Routers, services and middlewares by name, as in Traefik's `http` dynamic configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,9 @@ pub struct DynamicConfig {
     /// Middlewares by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub middlewares: BTreeMap<String, Middleware>,
+    /// Servers transports by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub servers_transports: BTreeMap<String, ServersTransport>,
 }
 
 impl DynamicConfig {
@@ -30,6 +33,7 @@ impl DynamicConfig {
             Kind::Router => self.routers.contains_key(name),
             Kind::Service => self.services.contains_key(name),
             Kind::Middleware => self.middlewares.contains_key(name),
+            Kind::ServersTransport => self.servers_transports.contains_key(name),
         }
     }
 
@@ -39,6 +43,7 @@ impl DynamicConfig {
             Kind::Router => self.routers.get(name).map(Router::references),
             Kind::Service => self.services.get(name).map(Service::references),
             Kind::Middleware => self.middlewares.get(name).map(Middleware::references),
+            Kind::ServersTransport => self.servers_transports.get(name).map(|_| Vec::new()),
         }
     }
 
@@ -95,6 +100,9 @@ impl DynamicConfig {
         for (n, m) in &self.middlewares {
             collect(Kind::Middleware, n, m.references());
         }
+        for n in self.servers_transports.keys() {
+            collect(Kind::ServersTransport, n, Vec::new());
+        }
         out
     }
 
@@ -108,6 +116,9 @@ impl DynamicConfig {
         }
         for (name, m) in &self.middlewares {
             m.validate(name)?;
+        }
+        for (name, t) in &self.servers_transports {
+            t.validate(name)?;
         }
         for kind in Kind::ALL {
             for name in self.names(kind) {
@@ -123,6 +134,7 @@ impl DynamicConfig {
             Kind::Router => self.routers.keys().map(String::as_str).collect(),
             Kind::Service => self.services.keys().map(String::as_str).collect(),
             Kind::Middleware => self.middlewares.keys().map(String::as_str).collect(),
+            Kind::ServersTransport => self.servers_transports.keys().map(String::as_str).collect(),
         }
     }
 

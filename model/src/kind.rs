@@ -1,4 +1,5 @@
-//! The three kinds of config object raftgate stores: routers, services and middlewares.
+//! The kinds of config object raftgate stores: routers, services, middlewares and servers
+//! transports.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,11 +18,19 @@ pub enum Kind {
     Service,
     /// An HTTP middleware: a request or response transformation.
     Middleware,
+    /// How a load balancer reaches its servers (Traefik's `serversTransport`).
+    #[serde(rename = "serversTransport")]
+    ServersTransport,
 }
 
 impl Kind {
     /// All kinds, in their canonical order.
-    pub const ALL: [Kind; 3] = [Kind::Router, Kind::Service, Kind::Middleware];
+    pub const ALL: [Kind; 4] = [
+        Kind::Router,
+        Kind::Service,
+        Kind::Middleware,
+        Kind::ServersTransport,
+    ];
 
     /// The singular lowercase name: `"router"`, `"service"` or `"middleware"`.
     pub fn as_str(self) -> &'static str {
@@ -29,6 +38,7 @@ impl Kind {
             Kind::Router => "router",
             Kind::Service => "service",
             Kind::Middleware => "middleware",
+            Kind::ServersTransport => "serversTransport",
         }
     }
 
@@ -38,6 +48,7 @@ impl Kind {
             Kind::Router => "routers",
             Kind::Service => "services",
             Kind::Middleware => "middlewares",
+            Kind::ServersTransport => "serversTransports",
         }
     }
 }
@@ -53,10 +64,9 @@ impl FromStr for Kind {
 
     /// Accepts the singular or plural name, in any ASCII case (`"router"`, `"Routers"`, …).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.to_ascii_lowercase();
         Kind::ALL
             .into_iter()
-            .find(|k| lower == k.as_str() || lower == k.plural())
+            .find(|k| s.eq_ignore_ascii_case(k.as_str()) || s.eq_ignore_ascii_case(k.plural()))
             .ok_or_else(|| ModelError::UnknownKind(s.to_string()))
     }
 }
@@ -92,11 +102,22 @@ mod tests {
         );
         let k: Kind = serde_json::from_str("\"router\"").expect("valid kind");
         assert_eq!(k, Kind::Router);
+        let k: Kind = serde_json::from_str("\"serversTransport\"").expect("valid kind");
+        assert_eq!(k, Kind::ServersTransport);
+        assert_eq!(
+            "ServersTransports".parse::<Kind>().ok(),
+            Some(Kind::ServersTransport)
+        );
     }
 
     #[test]
     fn orders_router_service_middleware() {
-        let mut kinds = vec![Kind::Middleware, Kind::Router, Kind::Service];
+        let mut kinds = vec![
+            Kind::ServersTransport,
+            Kind::Middleware,
+            Kind::Router,
+            Kind::Service,
+        ];
         kinds.sort();
         assert_eq!(kinds, Kind::ALL);
     }

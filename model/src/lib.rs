@@ -22,6 +22,7 @@ mod name;
 mod router;
 pub mod rule;
 mod serde_util;
+mod servers_transport;
 mod service;
 
 pub use config::DynamicConfig;
@@ -37,6 +38,7 @@ pub use middleware::{
 };
 pub use name::{strip_provider, validate_name};
 pub use router::{Domain, Router, RouterObservability, RouterTls};
+pub use servers_transport::{CertificateFiles, ForwardingTimeouts, ServersTransport};
 pub use service::{
     Cookie, EmptyHealthCheck, Failover, LoadBalancer, Mirror, Mirroring, ResponseForwarding,
     Server, ServerHealthCheck, Service, ServiceSpec, Sticky, Strategy, Weighted, WeightedService,

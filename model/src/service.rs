@@ -89,7 +89,8 @@ impl Service {
         .flatten()
     }
 
-    /// The services this one sends requests to, as written (they may carry `@provider`).
+    /// The services this one sends requests to and its servers transport, as written (they
+    /// may carry `@provider`).
     pub fn references(&self) -> Vec<(Kind, &str)> {
         let mut out = Vec::new();
         if let Some(w) = &self.weighted {
@@ -102,6 +103,11 @@ impl Service {
         if let Some(f) = &self.failover {
             out.push((Kind::Service, f.service.as_str()));
             out.push((Kind::Service, f.fallback.as_str()));
+        }
+        if let Some(lb) = &self.load_balancer {
+            if !lb.servers_transport.is_empty() {
+                out.push((Kind::ServersTransport, lb.servers_transport.as_str()));
+            }
         }
         out
     }

@@ -201,6 +201,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
             .iter()
             .map(|(n, _)| n.clone())
             .collect(),
+        cfg.proxy.upstream.clone(),
     ));
     tasks.push(tokio::spawn(proxy::runtime::follow(
         handle.applied.clone(),

@@ -17,4 +17,5 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod table;
+pub mod transport;
 pub mod upstream;

@@ -744,3 +744,59 @@ async fn shutdown_drains_requests_in_flight() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servers_transport_sets_its_services_timeouts() {
+    // The node's default gives servers 10 s to answer; the `fast-fail` transport 300 ms.
+    let (_cluster, admin_url, web) = one_node(&["--upstream-response-timeout-ms", "10000"]).await;
+    let slow = Backend::start("slow").await;
+    slow.delay_ms.store(1000, Ordering::SeqCst);
+    let mut strict = lb(&[(&slow.url(), 1)]);
+    strict["loadBalancer"]["serversTransport"] = json!("fast-fail@file");
+    put(
+        &admin_url,
+        vec![
+            object(
+                pb::Kind::ServersTransport,
+                "fast-fail",
+                json!({"forwardingTimeouts": {"responseHeaderTimeout": "300ms"}, "maxIdleConnsPerHost": 4}),
+            ),
+            svc("strict", strict),
+            svc("patient", lb(&[(&slow.url(), 1)])),
+            rtr("strict", "PathPrefix(`/strict`)", "strict"),
+            rtr("patient", "PathPrefix(`/patient`)", "patient"),
+        ],
+    )
+    .await;
+    until_status(&web, "/strict", "x", 504).await;
+    let (status, _, _) = get(&format!("{web}/patient"), "x").await.unwrap();
+    assert_eq!(status, 200, "the default transport waits for the slow server");
+
+    // Changing the transport applies to its service; deleting a transport in use is refused.
+    let mut admin = admin(&admin_url);
+    put(
+        &admin_url,
+        vec![object(
+            pb::Kind::ServersTransport,
+            "fast-fail",
+            json!({"forwardingTimeouts": {"responseHeaderTimeout": "5s"}}),
+        )],
+    )
+    .await;
+    until_status(&web, "/strict", "x", 200).await;
+    let refused = admin
+        .delete(pb::DeleteRequest {
+            r#ref: Some(pb::ObjectRef {
+                kind: pb::Kind::ServersTransport as i32,
+                name: "fast-fail".into(),
+            }),
+            expected_mod_revision: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message().contains("still used by service \"strict\""),
+        "{}",
+        refused.message()
+    );
+}

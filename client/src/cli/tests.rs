@@ -181,12 +181,12 @@ fn service_create_and_update() {
 #[test]
 fn middleware_needs_exactly_one_source() {
     let c = parse(&["middleware", "create", "strip", "--spec", "{}"]);
-    let Command::Middleware(MiddlewareCmd::Create(m)) = c.command else {
+    let Command::Middleware(SpecCmd::Create(m)) = c.command else {
         panic!()
     };
     assert_eq!(m.source.spec.as_deref(), Some("{}"));
     let c = parse(&["middleware", "update", "strip", "-f", "m.yaml"]);
-    let Command::Middleware(MiddlewareCmd::Update(m)) = c.command else {
+    let Command::Middleware(SpecCmd::Update(m)) = c.command else {
         panic!()
     };
     assert_eq!(m.source.file, Some(PathBuf::from("m.yaml")));
@@ -221,7 +221,7 @@ fn delete_get_list_on_every_kind() {
     };
     assert!(g.read.consistent);
     let c = parse(&["middleware", "list", "--min-revision", "9"]);
-    let Command::Middleware(MiddlewareCmd::Common(CommonCmd::List(r))) = c.command else {
+    let Command::Middleware(SpecCmd::Common(CommonCmd::List(r))) = c.command else {
         panic!()
     };
     assert_eq!(r.min_revision, Some(9));
@@ -234,6 +234,8 @@ fn get_accepts_singular_aliases() {
         ("router", GetWhat::Routers),
         ("service", GetWhat::Services),
         ("middlewares", GetWhat::Middlewares),
+        ("serverstransports", GetWhat::ServersTransports),
+        ("servers-transport", GetWhat::ServersTransports),
         ("all", GetWhat::All),
     ] {
         let Command::Get(g) = parse(&["get", word]).command else {

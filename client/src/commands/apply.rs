@@ -132,6 +132,7 @@ fn model_kind(kind: Kind) -> Option<ModelKind> {
         Kind::Router => Some(ModelKind::Router),
         Kind::Service => Some(ModelKind::Service),
         Kind::Middleware => Some(ModelKind::Middleware),
+        Kind::ServersTransport => Some(ModelKind::ServersTransport),
         Kind::Unspecified => None,
     }
 }
@@ -141,5 +142,6 @@ fn proto_kind(kind: ModelKind) -> Kind {
         ModelKind::Router => Kind::Router,
         ModelKind::Service => Kind::Service,
         ModelKind::Middleware => Kind::Middleware,
+        ModelKind::ServersTransport => Kind::ServersTransport,
     }
 }

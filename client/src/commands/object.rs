@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::spec::{self, RouterFields};
 use super::Ctx;
-use crate::cli::{CommonCmd, GetArgs, GetWhat, MiddlewareCmd, ReadArgs, RouterCmd, ServiceCmd};
+use crate::cli::{CommonCmd, GetArgs, GetWhat, ReadArgs, RouterCmd, ServiceCmd, SpecCmd};
 use crate::conn::Op;
 use crate::error::UsageError;
 use crate::output::{self, emit, kind_name, GetOut, Item, ListOut, WriteOut};
@@ -62,22 +62,23 @@ pub async fn service(ctx: &Ctx, cmd: ServiceCmd) -> Result<()> {
     }
 }
 
-pub async fn middleware(ctx: &Ctx, cmd: MiddlewareCmd) -> Result<()> {
+/// Middlewares and servers transports: written whole from a Traefik spec.
+pub async fn from_spec(ctx: &Ctx, kind: Kind, cmd: SpecCmd) -> Result<()> {
     match cmd {
-        MiddlewareCmd::Create(a) => {
-            let spec = spec::load_middleware(&a.source)?;
-            create(ctx, Kind::Middleware, &a.name, spec).await
+        SpecCmd::Create(a) => {
+            let spec = spec::load_spec(&a.source)?;
+            create(ctx, kind, &a.name, spec).await
         }
-        MiddlewareCmd::Update(a) => {
+        SpecCmd::Update(a) => {
             // The given spec replaces the old one whole.
-            let new = spec::load_middleware(&a.source)?;
-            update(ctx, Kind::Middleware, &a.name, |spec| {
+            let new = spec::load_spec(&a.source)?;
+            update(ctx, kind, &a.name, |spec| {
                 *spec = new;
                 Ok(())
             })
             .await
         }
-        MiddlewareCmd::Common(c) => common(ctx, Kind::Middleware, c).await,
+        SpecCmd::Common(c) => common(ctx, kind, c).await,
     }
 }
 
@@ -87,6 +88,7 @@ pub async fn get(ctx: &Ctx, args: GetArgs) -> Result<()> {
         GetWhat::Routers => Kind::Router,
         GetWhat::Services => Kind::Service,
         GetWhat::Middlewares => Kind::Middleware,
+        GetWhat::ServersTransports => Kind::ServersTransport,
         GetWhat::All => Kind::Unspecified,
     };
     match args.name {

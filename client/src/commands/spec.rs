@@ -137,7 +137,7 @@ pub fn go_duration(d: Duration) -> String {
 }
 
 /// A middleware spec from `--spec JSON` or `-f FILE` (.json, .yaml, .yml); must be an object.
-pub fn load_middleware(source: &SpecSource) -> Result<Value, UsageError> {
+pub fn load_spec(source: &SpecSource) -> Result<Value, UsageError> {
     let value = match (&source.spec, &source.file) {
         (Some(text), _) => {
             serde_json::from_str(text).map_err(|e| UsageError(format!("--spec: {e}")))?
@@ -147,7 +147,7 @@ pub fn load_middleware(source: &SpecSource) -> Result<Value, UsageError> {
     };
     if !value.is_object() {
         return Err(UsageError(
-            "the middleware spec must be an object, e.g. {\"stripPrefix\":{\"prefixes\":[\"/api\"]}}".into(),
+            "the spec must be an object, e.g. {\"stripPrefix\":{\"prefixes\":[\"/api\"]}}".into(),
         ));
     }
     Ok(value)
@@ -358,7 +358,7 @@ mod tests {
             file: None,
         };
         let want = json!({"stripPrefix": {"prefixes": ["/api"]}});
-        assert_eq!(load_middleware(&from_flag).unwrap(), want);
+        assert_eq!(load_spec(&from_flag).unwrap(), want);
 
         let dir = tempfile::tempdir().unwrap();
         let yaml = dir.path().join("m.yml");
@@ -368,7 +368,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            load_middleware(&SpecSource {
+            load_spec(&SpecSource {
                 spec: None,
                 file: Some(yaml)
             })
@@ -379,7 +379,7 @@ mod tests {
         let json_file = dir.path().join("m.json");
         std::fs::write(&json_file, want.to_string()).unwrap();
         assert_eq!(
-            load_middleware(&SpecSource {
+            load_spec(&SpecSource {
                 spec: None,
                 file: Some(json_file)
             })
@@ -389,7 +389,7 @@ mod tests {
 
         let txt = dir.path().join("m.txt");
         std::fs::write(&txt, "{}").unwrap();
-        assert!(load_middleware(&SpecSource {
+        assert!(load_spec(&SpecSource {
             spec: None,
             file: Some(txt)
         })
@@ -398,14 +398,11 @@ mod tests {
             spec: Some("[1]".into()),
             file: None,
         };
-        assert!(load_middleware(&list).is_err());
+        assert!(load_spec(&list).is_err());
         let broken = SpecSource {
             spec: Some("{".into()),
             file: None,
         };
-        assert!(load_middleware(&broken)
-            .unwrap_err()
-            .0
-            .starts_with("--spec: "));
+        assert!(load_spec(&broken).unwrap_err().0.starts_with("--spec: "));
     }
 }

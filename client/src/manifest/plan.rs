@@ -2,7 +2,7 @@
 //! unchanged, or pruned; and the reference checks of the config that would result, so a
 //! file whose router names a missing service is refused with the file's path.
 
-use raftgate_model::{DynamicConfig, Kind, Middleware, Router, Service};
+use raftgate_model::{DynamicConfig, Kind, Middleware, Router, ServersTransport, Service};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -163,6 +163,9 @@ fn insert(config: &mut DynamicConfig, kind: Kind, name: &str, spec: &Value) {
         Kind::Middleware => serde_json::from_value::<Middleware>(spec.clone())
             .map(|m| config.middlewares.insert(name, m))
             .map(drop),
+        Kind::ServersTransport => serde_json::from_value::<ServersTransport>(spec.clone())
+            .map(|t| config.servers_transports.insert(name, t))
+            .map(drop),
     };
 }
 
@@ -171,5 +174,6 @@ fn remove(config: &mut DynamicConfig, kind: Kind, name: &str) {
         Kind::Router => drop(config.routers.remove(name)),
         Kind::Service => drop(config.services.remove(name)),
         Kind::Middleware => drop(config.middlewares.remove(name)),
+        Kind::ServersTransport => drop(config.servers_transports.remove(name)),
     }
 }

@@ -1,7 +1,7 @@
 //! A parsed file to objects: which shape it has (Traefik dynamic configuration, or
 //! raftgatectl's own output), and each object checked by the model.
 
-use raftgate_model::{Kind, Middleware, Router, Service};
+use raftgate_model::{Kind, Middleware, Router, ServersTransport, Service};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -66,15 +66,10 @@ impl Output {
                 "routers" => Kind::Router,
                 "services" => Kind::Service,
                 "middlewares" => Kind::Middleware,
-                "serversTransports" => {
-                    self.warnings.push(format!(
-                        "{source}: section `http.serversTransports` is not supported yet; it was not applied"
-                    ));
-                    continue;
-                }
+                "serversTransports" => Kind::ServersTransport,
                 other => {
                     return Err(UsageError(format!(
-                        "{source}: http: unknown section `{other}` (expected routers, services or middlewares)"
+                        "{source}: http: unknown section `{other}` (expected routers, services, middlewares or serversTransports)"
                     )))
                 }
             };
@@ -157,6 +152,9 @@ pub fn normalize(kind: Kind, name: &str, spec: Value) -> Result<Value, String> {
         Kind::Service => typed::<Service>(spec, |s| s.validate(name).map_err(|e| e.to_string())),
         Kind::Middleware => {
             typed::<Middleware>(spec, |m| m.validate(name).map_err(|e| e.to_string()))
+        }
+        Kind::ServersTransport => {
+            typed::<ServersTransport>(spec, |t| t.validate(name).map_err(|e| e.to_string()))
         }
     }
 }

@@ -56,13 +56,19 @@ pub struct GetOut {
     pub revision: u64,
 }
 
-/// Tables of objects: one per kind present, in the order routers, services, middlewares.
+/// Tables of objects: one per kind present, in the order routers, services, middlewares,
+/// servers transports.
 /// `only` names the kind asked for (its header is printed even with no rows); with `None`
 /// (every kind), names are shown as `kind/name`.
 pub fn items_table(items: &[Item], only: Option<Kind>) -> String {
     let kinds = match only {
         Some(kind) => vec![kind],
-        None => vec![Kind::Router, Kind::Service, Kind::Middleware],
+        None => vec![
+            Kind::Router,
+            Kind::Service,
+            Kind::Middleware,
+            Kind::ServersTransport,
+        ],
     };
     let mut tables = Vec::new();
     for kind in kinds {

@@ -13,8 +13,9 @@ pub fn kind(raw: i32) -> Result<Kind, tonic::Status> {
         Ok(pb::Kind::Router) => Ok(Kind::Router),
         Ok(pb::Kind::Service) => Ok(Kind::Service),
         Ok(pb::Kind::Middleware) => Ok(Kind::Middleware),
+        Ok(pb::Kind::ServersTransport) => Ok(Kind::ServersTransport),
         _ => Err(bad_request(
-            "object kind is missing (router, service or middleware)",
+            "object kind is missing (router, service, middleware or serversTransport)",
         )),
     }
 }
@@ -25,6 +26,7 @@ pub fn pb_kind(kind: Kind) -> pb::Kind {
         Kind::Router => pb::Kind::Router,
         Kind::Service => pb::Kind::Service,
         Kind::Middleware => pb::Kind::Middleware,
+        Kind::ServersTransport => pb::Kind::ServersTransport,
     }
 }
 

@@ -121,11 +121,7 @@ pub async fn list(
     req: pb::ListRequest,
 ) -> Result<Response<pb::ListResponse>, Status> {
     let kinds = if req.kind == pb::Kind::Unspecified as i32 {
-        vec![
-            raftgate_model::Kind::Router,
-            raftgate_model::Kind::Service,
-            raftgate_model::Kind::Middleware,
-        ]
+        raftgate_model::Kind::ALL.to_vec()
     } else {
         vec![convert::kind(req.kind)?]
     };

@@ -22,6 +22,8 @@ use super::service::{
     Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
 };
 use super::table::{default_priority, RouteEntry, RouteTable};
+use super::transport::{TransportMap, Transports};
+use super::upstream::UpstreamConfig;
 use crate::ops::metrics::Metrics;
 use crate::store::command::ObjectSpec;
 use crate::store::state::ConfigState;
@@ -61,16 +63,19 @@ pub struct Compiler {
     registry: HealthRegistry,
     balanced: Mutex<HashMap<String, (Service, Arc<ServiceRuntime>)>>,
     middlewares: Mutex<MiddlewareCache>,
+    transports: Transports,
 }
 
 impl Compiler {
-    /// A compiler for a node with these entrypoints.
-    pub fn new(entrypoints: Vec<String>) -> Self {
+    /// A compiler for a node with these entrypoints, whose servers transports start from
+    /// `upstream` (the node's defaults).
+    pub fn new(entrypoints: Vec<String>, upstream: UpstreamConfig) -> Self {
         Self {
             entrypoints,
             registry: HealthRegistry::new(),
             balanced: Mutex::default(),
             middlewares: Mutex::default(),
+            transports: Transports::new(upstream),
         }
     }
 
@@ -84,7 +89,17 @@ impl Compiler {
                 _ => None,
             })
             .collect();
-        let balanced = self.compile_balanced(&services);
+        let transports = self
+            .transports
+            .compile(
+                config
+                    .list(Kind::ServersTransport)
+                    .filter_map(|(k, o)| match &o.spec {
+                        ObjectSpec::ServersTransport(t) => Some((k.name.as_str(), t)),
+                        _ => None,
+                    }),
+            );
+        let balanced = self.compile_balanced(&services, &transports);
         let mut compiled: HashMap<String, Arc<ServiceRuntime>> = balanced;
         for name in services.keys() {
             compile_composite(name, &services, &mut compiled, 0);
@@ -174,6 +189,7 @@ impl Compiler {
     fn compile_balanced(
         &self,
         services: &HashMap<&str, &Service>,
+        transports: &TransportMap,
     ) -> HashMap<String, Arc<ServiceRuntime>> {
         let mut wanted = Vec::new();
         let mut layout = Vec::new();
@@ -223,8 +239,15 @@ impl Compiler {
         let mut out = HashMap::new();
         for (name, service, lb, targets) in layout {
             let servers: Vec<_> = states.by_ref().take(targets.len()).collect();
+            let transport = match lb.servers_transport.as_str() {
+                "" => None,
+                t => transports.get(strip_provider(t)).cloned(),
+            };
             if let Some((old, runtime)) = cache.get(name) {
-                if old == service && same_servers(runtime, &servers) {
+                if old == service
+                    && same_servers(runtime, &servers)
+                    && same_transport(runtime, transport.as_ref())
+                {
                     out.insert(name.to_string(), runtime.clone());
                     continue;
                 }
@@ -257,6 +280,7 @@ impl Compiler {
                 lb: LoadBalancer::new(weighted, strategy, sticky),
                 targets,
                 pass_host_header: lb.passes_host_header(),
+                transport,
             }));
             out.insert(name.to_string(), runtime);
         }
@@ -267,6 +291,19 @@ impl Compiler {
             }
         }
         out
+    }
+}
+
+fn same_transport(
+    runtime: &ServiceRuntime,
+    transport: Option<&Arc<super::upstream::Upstream>>,
+) -> bool {
+    match (runtime, transport) {
+        (ServiceRuntime::Balanced(b), Some(t)) => {
+            b.transport.as_ref().is_some_and(|o| Arc::ptr_eq(o, t))
+        }
+        (ServiceRuntime::Balanced(b), None) => b.transport.is_none(),
+        _ => false,
     }
 }
 
@@ -440,7 +477,7 @@ mod tests {
 
     #[tokio::test]
     async fn unchanged_services_keep_their_balancer_across_swaps() {
-        let compiler = Compiler::new(vec!["web".into()]);
+        let compiler = Compiler::new(vec!["web".into()], UpstreamConfig::default());
         let mut state = base();
         let first = compiler.compile(&state);
         // An unrelated change: service "a" is reused as is (round-robin position included).
@@ -473,7 +510,10 @@ mod tests {
 
     #[tokio::test]
     async fn routers_land_on_their_entrypoints_only() {
-        let compiler = Compiler::new(vec!["web".into(), "admin".into()]);
+        let compiler = Compiler::new(
+            vec!["web".into(), "admin".into()],
+            UpstreamConfig::default(),
+        );
         let mut state = base();
         put(
             &mut state,
@@ -496,7 +536,7 @@ mod tests {
 
     #[tokio::test]
     async fn middleware_chains_are_flattened_and_reused_while_unchanged() {
-        let compiler = Compiler::new(vec!["web".into()]);
+        let compiler = Compiler::new(vec!["web".into()], UpstreamConfig::default());
         let mut state = base();
         let strip = serde_json::json!({"stripPrefix": {"prefixes": ["/m"]}});
         put(&mut state, Kind::Middleware, "strip", strip);

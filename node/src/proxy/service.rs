@@ -74,6 +74,8 @@ pub struct Balanced {
     pub targets: Vec<Target>,
     /// Keep the client's Host header (Traefik's default) instead of the server's.
     pub pass_host_header: bool,
+    /// The client of its servers transport; `None`: the entrypoint's (node defaults).
+    pub transport: Option<Arc<Upstream>>,
 }
 
 /// A weighted split between services.
@@ -153,6 +155,7 @@ pub(crate) fn single_server_for_tests(url: &str) -> Arc<ServiceRuntime> {
         lb: LoadBalancer::new(vec![(server, 1)], super::balance::Strategy::Wrr, None),
         targets: vec![Target::parse(url).expect("server url")],
         pass_host_header: true,
+        transport: None,
     }))
 }
 
@@ -175,7 +178,10 @@ impl ServiceRuntime {
     ) -> BoxFuture<'static, Result<Response<ProxyBody>, ProxyError>> {
         Box::pin(async move {
             match &*self {
-                ServiceRuntime::Balanced(b) => b.serve(req, &upstream).await,
+                ServiceRuntime::Balanced(b) => {
+                    b.serve(req, b.transport.as_deref().unwrap_or(&upstream))
+                        .await
+                }
                 ServiceRuntime::Weighted(w) => w.serve(req, upstream).await,
                 ServiceRuntime::Mirroring(m) => m.serve(req, upstream).await,
                 ServiceRuntime::Failover(f) => {

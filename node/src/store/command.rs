@@ -4,7 +4,7 @@
 //! [`ConfigState::apply`](super::state::ConfigState::apply). Commands carry already-parsed,
 //! typed objects so that apply never parses user input.
 
-use raftgate_model::{strip_provider, Kind, Middleware, Router, Service};
+use raftgate_model::{strip_provider, Kind, Middleware, Router, ServersTransport, Service};
 use serde::{Deserialize, Serialize};
 
 use super::error::StateError;
@@ -19,6 +19,9 @@ pub enum ObjectSpec {
     Service(Box<Service>),
     /// A Traefik v3 HTTP middleware.
     Middleware(Middleware),
+    /// A Traefik v3 servers transport.
+    #[serde(rename = "serversTransport")]
+    ServersTransport(ServersTransport),
 }
 
 impl ObjectSpec {
@@ -28,6 +31,7 @@ impl ObjectSpec {
             ObjectSpec::Router(_) => Kind::Router,
             ObjectSpec::Service(_) => Kind::Service,
             ObjectSpec::Middleware(_) => Kind::Middleware,
+            ObjectSpec::ServersTransport(_) => Kind::ServersTransport,
         }
     }
 
@@ -44,6 +48,9 @@ impl ObjectSpec {
             Kind::Middleware => {
                 ObjectSpec::Middleware(serde_json::from_slice(json).map_err(invalid)?)
             }
+            Kind::ServersTransport => {
+                ObjectSpec::ServersTransport(serde_json::from_slice(json).map_err(invalid)?)
+            }
         })
     }
 
@@ -53,6 +60,7 @@ impl ObjectSpec {
             ObjectSpec::Router(r) => r.references(),
             ObjectSpec::Service(s) => s.references(),
             ObjectSpec::Middleware(m) => m.references(),
+            ObjectSpec::ServersTransport(_) => Vec::new(),
         };
         refs.into_iter()
             .map(|(kind, name)| ObjectKey {
@@ -68,6 +76,7 @@ impl ObjectSpec {
             ObjectSpec::Router(r) => serde_json::to_vec(r),
             ObjectSpec::Service(s) => serde_json::to_vec(s),
             ObjectSpec::Middleware(m) => serde_json::to_vec(m),
+            ObjectSpec::ServersTransport(t) => serde_json::to_vec(t),
         };
         // Serializing plain data structs to JSON cannot fail.
         result.unwrap_or_default()

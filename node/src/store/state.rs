@@ -273,6 +273,7 @@ pub fn validate(key: &ObjectKey, spec: &ObjectSpec) -> Result<(), StateError> {
         ObjectSpec::Router(r) => r.validate(&key.name),
         ObjectSpec::Service(s) => s.validate(&key.name),
         ObjectSpec::Middleware(m) => m.validate(&key.name),
+        ObjectSpec::ServersTransport(t) => t.validate(&key.name),
     }
     .map_err(invalid)
 }
