@@ -5,5 +5,6 @@ pub mod bootstrap;
 pub mod handle;
 pub mod identity;
 pub mod network;
+pub mod routes;
 pub mod transport;
 pub mod types;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cluster::routes::PeerRoutes;
 use crate::proxy::server::{parse_entrypoint, EntryPointTimeouts};
 use crate::proxy::upstream::UpstreamConfig;
 
@@ -50,6 +51,11 @@ pub struct NodeArgs {
     /// Used only while this node is not yet a member.
     #[arg(long, env = "RAFTGATE_JOIN")]
     pub join: Option<String>,
+    /// Reach members at these URLs instead of their advertised ones, e.g.
+    /// `2=http://127.0.0.1:17002,3=...`: a NAT or proxy in between, or the chaos suite's
+    /// fault-injecting relays. Applies to Raft traffic and forwarded admin calls.
+    #[arg(long, env = "RAFTGATE_PEER_ROUTES")]
+    pub peer_routes: Option<String>,
     /// Leader heartbeat interval.
     #[arg(long, env = "RAFTGATE_HEARTBEAT_MS", default_value_t = 100)]
     pub heartbeat_ms: u64,
@@ -161,6 +167,8 @@ pub struct RaftTuning {
     pub keep_logs: u64,
     /// Timeout of one snapshot chunk.
     pub snapshot_timeout: Duration,
+    /// Where members are dialled when not at their advertised URL.
+    pub peer_routes: PeerRoutes,
 }
 
 /// A validated node configuration.
@@ -210,24 +218,29 @@ fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
 
 /// Parses `1=http://a:7001,2=http://b:7001`.
 pub fn parse_peers(s: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+    parse_id_urls("peers", s)
+}
+
+/// Parses `ID=URL,...` given to `flag`.
+fn parse_id_urls(flag: &'static str, s: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
     let mut peers = BTreeMap::new();
     for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (id, url) = item
             .split_once('=')
-            .ok_or_else(|| invalid("peers", format!("{item:?}: expected ID=URL")))?;
+            .ok_or_else(|| invalid(flag, format!("{item:?}: expected ID=URL")))?;
         let id: u64 = id
             .trim()
             .parse()
-            .map_err(|_| invalid("peers", format!("{item:?}: {id:?} is not a node id")))?;
+            .map_err(|_| invalid(flag, format!("{item:?}: {id:?} is not a node id")))?;
         if id == 0 {
-            return Err(invalid("peers", "node ids start at 1"));
+            return Err(invalid(flag, "node ids start at 1"));
         }
-        if peers.insert(id, parse_url("peers", url.trim())?).is_some() {
-            return Err(invalid("peers", format!("node {id} is listed twice")));
+        if peers.insert(id, parse_url(flag, url.trim())?).is_some() {
+            return Err(invalid(flag, format!("node {id} is listed twice")));
         }
     }
     if peers.is_empty() {
-        return Err(invalid("peers", "no member given"));
+        return Err(invalid(flag, "no member given"));
     }
     Ok(peers)
 }
@@ -368,6 +381,10 @@ fn finish(
             idle_timeout: Duration::from_secs(90),
         },
     };
+    let peer_routes = match &a.peer_routes {
+        Some(routes) => PeerRoutes::new(parse_id_urls("peer-routes", routes)?),
+        None => PeerRoutes::default(),
+    };
     Ok(NodeConfig {
         proxy,
         id,
@@ -383,6 +400,7 @@ fn finish(
             snapshot_logs: a.snapshot_logs,
             keep_logs: a.keep_logs,
             snapshot_timeout: Duration::from_millis(a.snapshot_timeout_ms),
+            peer_routes,
         },
         write_timeout: Duration::from_millis(a.write_timeout_ms),
     })

@@ -154,7 +154,11 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         bootstrap::check_cluster(ours, &urls, &advertise_url).await?;
     }
 
-    let network = Network::new(identity.clone(), cfg.raft.heartbeat * 5);
+    let network = Network::new(
+        identity.clone(),
+        cfg.raft.heartbeat * 5,
+        cfg.raft.peer_routes.clone(),
+    );
     let raft = Raft::new(
         cfg.id,
         raft_config(&cfg)?,
@@ -175,6 +179,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         identity: identity.clone(),
         metrics: metrics.clone(),
         write_timeout: cfg.write_timeout,
+        routes: cfg.raft.peer_routes.clone(),
     });
 
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -770,7 +770,10 @@ async fn a_servers_transport_sets_its_services_timeouts() {
     .await;
     until_status(&web, "/strict", "x", 504).await;
     let (status, _, _) = get(&format!("{web}/patient"), "x").await.unwrap();
-    assert_eq!(status, 200, "the default transport waits for the slow server");
+    assert_eq!(
+        status, 200,
+        "the default transport waits for the slow server"
+    );
 
     // Changing the transport applies to its service; deleting a transport in use is refused.
     let mut admin = admin(&admin_url);
@@ -795,7 +798,9 @@ async fn a_servers_transport_sets_its_services_timeouts() {
         .await
         .unwrap_err();
     assert!(
-        refused.message().contains("still used by service \"strict\""),
+        refused
+            .message()
+            .contains("still used by service \"strict\""),
         "{}",
         refused.message()
     );

@@ -62,8 +62,8 @@ impl Forwarder {
         }
         let leader = handle.leader().filter(|(id, _)| *id != handle.id);
         match leader {
-            Some((_, addr)) if metadata.get(FORWARDED).is_none() => {
-                Ok(Route::Leader(self.client(&addr)?))
+            Some((id, addr)) if metadata.get(FORWARDED).is_none() => {
+                Ok(Route::Leader(self.client(handle.routes.addr(id, &addr))?))
             }
             Some((_, addr)) => Err(not_leader(Some(&addr))),
             None => Err(not_leader(None)),

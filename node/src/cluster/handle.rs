@@ -10,6 +10,7 @@ use raftgate_proto::NodeInfo;
 use tokio::sync::{broadcast, watch};
 
 use super::identity::ClusterIdentity;
+use super::routes::PeerRoutes;
 use super::types::{NodeId, Raft, RaftMetrics};
 use crate::ops::metrics::Metrics;
 use crate::store::state::Change;
@@ -35,6 +36,8 @@ pub struct ClusterHandle {
     pub metrics: Arc<Metrics>,
     /// How long a write waits for its commit.
     pub write_timeout: Duration,
+    /// Where members are dialled when not at their advertised URL.
+    pub routes: PeerRoutes,
 }
 
 impl ClusterHandle {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tonic::transport::{Channel, Endpoint};
 
 use super::identity::ClusterIdentity;
+use super::routes::PeerRoutes;
 use super::types::{Node, NodeId, TypeConfig};
 
 /// Header of one snapshot chunk (the data travels beside it as raw bytes).
@@ -44,14 +45,17 @@ pub struct ChunkHeader {
 pub struct Network {
     identity: ClusterIdentity,
     connect_timeout: Duration,
+    routes: PeerRoutes,
 }
 
 impl Network {
-    /// A factory whose messages carry `identity`'s cluster id.
-    pub fn new(identity: ClusterIdentity, connect_timeout: Duration) -> Self {
+    /// A factory whose messages carry `identity`'s cluster id, dialling members through
+    /// `routes` where they have one.
+    pub fn new(identity: ClusterIdentity, connect_timeout: Duration, routes: PeerRoutes) -> Self {
         Self {
             identity,
             connect_timeout,
+            routes,
         }
     }
 }
@@ -60,7 +64,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> Self::Network {
-        let channel = Endpoint::from_shared(node.addr.clone())
+        let channel = Endpoint::from_shared(self.routes.addr(target, &node.addr).to_string())
             .map(|e| {
                 e.connect_timeout(self.connect_timeout)
                     .tcp_nodelay(true)
