@@ -8,7 +8,9 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod compile;
+mod headers;
 mod path;
+mod redirect;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
 
