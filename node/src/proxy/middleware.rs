@@ -8,6 +8,7 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod compile;
+mod content_type;
 mod headers;
 mod path;
 mod redirect;
