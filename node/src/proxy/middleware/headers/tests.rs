@@ -158,6 +158,41 @@ async fn allowed_origins_get_cors_headers_on_ordinary_responses() {
         .contains_key("access-control-allow-credentials"));
 }
 
+#[tokio::test]
+async fn wildcards_with_credentials_answer_what_was_asked() {
+    let backend = Recorder::ok().await;
+    let service = backend.service();
+    let mw = headers(serde_json::json!({
+        "accessControlAllowCredentials": true,
+        "accessControlAllowOriginList": ["*"],
+        "accessControlAllowHeaders": ["*"],
+        "accessControlAllowMethods": ["*"],
+        "accessControlExposeHeaders": ["*"]
+    }));
+    let mut req = with(
+        get("/"),
+        &[
+            ("origin", "https://z.example"),
+            ("access-control-request-method", "PATCH"),
+            ("access-control-request-headers", "X-A,X-B"),
+        ],
+    );
+    *req.method_mut() = Method::OPTIONS;
+    let resp = run(mw.clone(), &service, req).await.unwrap();
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://z.example");
+    assert_eq!(h["access-control-allow-methods"], "PATCH");
+    assert_eq!(h["access-control-allow-headers"], "X-A,X-B");
+    assert!(!h.contains_key("access-control-expose-headers"));
+    assert!(!h.contains_key("access-control-max-age"), "not configured");
+    let resp = run(mw, &service, get("/")).await.unwrap();
+    assert!(
+        !resp.headers().contains_key("access-control-allow-origin"),
+        "no Origin, nothing to echo"
+    );
+    assert_eq!(resp.headers()["access-control-allow-credentials"], "true");
+}
+
 #[test]
 fn vary_origin_is_not_added_twice() {
     let mut h = HeaderMap::new();
