@@ -15,7 +15,9 @@
 //!   unchanged, so an outer `retry` or `circuitBreaker` still sees them as failures; they
 //!   get no custom, security or CORS headers;
 //! - header values are sent as configured; values Go would accept but HTTP forbids were
-//!   already refused when the config was written.
+//!   already refused when the config was written;
+//! - the forwarding headers are set before the chain runs, so `customRequestHeaders` can
+//!   override them, and an empty `X-Forwarded-For` sends none (as in Traefik).
 
 mod cors;
 mod secure;
