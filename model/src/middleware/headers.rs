@@ -115,6 +115,16 @@ impl Headers {
                 let at = field(path, &format!("{key}[{name:?}]"));
                 obj.header_name(&at, name)?;
                 obj.header_value(&at, value)?;
+                // Header names ignore case: two spellings would race for one header.
+                if let Some(other) = map
+                    .keys()
+                    .take_while(|k| *k != name)
+                    .find(|k| k.eq_ignore_ascii_case(name))
+                {
+                    return Err(
+                        obj.invalid(at, format!("{other:?} and {name:?} name the same header"))
+                    );
+                }
             }
         }
         for (key, list) in [

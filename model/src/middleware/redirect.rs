@@ -61,6 +61,9 @@ impl RedirectRegex {
         let at = field(path, "regex");
         obj.required(&at, &self.regex)?;
         obj.regex(&at, &self.regex)?;
-        obj.required(field(path, "replacement"), &self.replacement)
+        let at = field(path, "replacement");
+        obj.required(&at, &self.replacement)?;
+        // The rewrite is sent back as the `Location` header.
+        obj.header_value(&at, &self.replacement)
     }
 }

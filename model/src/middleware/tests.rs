@@ -136,6 +136,8 @@ const INVALID: &[(&str, &str)] = &[
     (r#"{"headers":{"stsSeconds":-1}}"#, "headers.stsSeconds: -1 must not be negative"),
     (r#"{"headers":{"accessControlMaxAge":-5}}"#, "headers.accessControlMaxAge: -5 must not be negative"),
     (r#"{"headers":{"contentSecurityPolicy":"a\nb"}}"#, "headers.contentSecurityPolicy: header values must not contain control characters"),
+    (r#"{"headers":{"customResponseHeaders":{"X-Id":"1","x-id":""}}}"#, "headers.customResponseHeaders[\"x-id\"]: \"X-Id\" and \"x-id\" name the same header"),
+    (r#"{"redirectRegex":{"regex":"a","replacement":"/b\u0000"}}"#, "redirectRegex.replacement: header values must not contain control characters"),
     (r#"{"basicAuth":{}}"#, "basicAuth: users or usersFile is required"),
     (r#"{"basicAuth":{"users":["ok:hash","nocolon"]}}"#, "basicAuth.users[1]: entry must look like \"user:hash\""),
     (r#"{"basicAuth":{"users":[":hash"]}}"#, "basicAuth.users[0]: entry must look like \"user:hash\""),

@@ -8,7 +8,10 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod compile;
+mod content_type;
+mod headers;
 mod path;
+mod redirect;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
 

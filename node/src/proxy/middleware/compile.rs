@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{path, Middleware, MiddlewareChain};
+use super::{content_type, headers, path, redirect, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -58,6 +58,10 @@ pub fn compile(
         Config::StripPrefixRegex(c) => Arc::new(path::StripPrefixRegex::new(c).map_err(invalid)?),
         Config::ReplacePath(c) => Arc::new(path::ReplacePath::new(c)),
         Config::ReplacePathRegex(c) => Arc::new(path::ReplacePathRegex::new(c).map_err(invalid)?),
+        Config::Headers(c) => Arc::new(headers::Headers::new(c).map_err(invalid)?),
+        Config::ContentType(c) => Arc::new(content_type::ContentType::new(c)),
+        Config::RedirectScheme(c) => Arc::new(redirect::RedirectScheme::new(c)),
+        Config::RedirectRegex(c) => Arc::new(redirect::RedirectRegex::new(c).map_err(invalid)?),
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
