@@ -7,7 +7,9 @@
 //! it more than once (`retry`). Requests have their forwarding headers set before the chain
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
+mod auth;
 mod compile;
+mod forward_auth;
 mod path;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{path, Middleware, MiddlewareChain};
+use super::{auth, forward_auth, path, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -58,6 +58,9 @@ pub fn compile(
         Config::StripPrefixRegex(c) => Arc::new(path::StripPrefixRegex::new(c).map_err(invalid)?),
         Config::ReplacePath(c) => Arc::new(path::ReplacePath::new(c)),
         Config::ReplacePathRegex(c) => Arc::new(path::ReplacePathRegex::new(c).map_err(invalid)?),
+        Config::BasicAuth(c) => Arc::new(auth::BasicAuth::new(c).map_err(invalid)?),
+        Config::DigestAuth(c) => Arc::new(auth::DigestAuth::new(c).map_err(invalid)?),
+        Config::ForwardAuth(c) => Arc::new(forward_auth::ForwardAuth::new(c).map_err(invalid)?),
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
