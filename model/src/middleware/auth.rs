@@ -51,8 +51,11 @@ pub struct DigestAuth {
     pub header_field: String,
 }
 
+/// Says what is wrong with an entry's hash, if anything (never echoing it).
+type HashCheck = fn(&str) -> Option<&'static str>;
+
 /// Checks what both auth middlewares share; `parts` is the number of `:`-separated fields of
-/// an entry and `shape` how it should look.
+/// an entry, `shape` how it should look and `hash_problem` what its last field must be.
 fn check_common(
     obj: &Object,
     path: &str,
@@ -60,8 +63,7 @@ fn check_common(
     users_file: &str,
     realm: &str,
     header_field: &str,
-    (parts, shape): (usize, &str),
-    hash_problem: fn(&str) -> Option<&'static str>,
+    (parts, shape, hash_problem): (usize, &str, HashCheck),
 ) -> Result<(), ModelError> {
     if users.is_empty() && users_file.is_empty() {
         return Err(obj.invalid(path, "users or usersFile is required"));
@@ -131,8 +133,7 @@ impl BasicAuth {
             &self.users_file,
             &self.realm,
             &self.header_field,
-            (2, "user:hash"),
-            htpasswd_hash_problem,
+            (2, "user:hash", htpasswd_hash_problem),
         )
     }
 }
@@ -146,8 +147,7 @@ impl DigestAuth {
             &self.users_file,
             &self.realm,
             &self.header_field,
-            (3, "user:realm:hash"),
-            htdigest_hash_problem,
+            (3, "user:realm:hash", htdigest_hash_problem),
         )
     }
 }
