@@ -11,6 +11,7 @@
 mod basic;
 mod digest;
 mod htpasswd;
+mod nonce;
 
 pub use basic::BasicAuth;
 pub use digest::DigestAuth;

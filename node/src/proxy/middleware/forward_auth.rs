@@ -11,7 +11,8 @@
 //! response, replacing the backend's cookies of the same names. Any other answer is returned
 //! to the client as is (status, headers without hop-by-hop ones, body), with a relative
 //! `Location` made absolute against `address` unless `preserveLocationHeader`. An
-//! unreachable auth server gives a 500 with an empty body. Redirects are not followed.
+//! unreachable auth server, or one that has not answered within [`AUTH_TIMEOUT`] (Traefik's
+//! client timeout), gives a 500 with an empty body. Redirects are not followed.
 //!
 //! Choices and deviations:
 //! - The denial body is streamed to the client rather than read whole first.
@@ -38,6 +39,9 @@ use regex::Regex;
 use super::{Middleware, Next, ProxyResult, RequestCtx};
 use crate::proxy::body::{boxed, empty, full, BoxError, ProxyBody};
 use crate::proxy::forward::strip_hop_by_hop;
+
+/// How long the auth server has to answer (headers).
+pub const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most `forwardBody` buffers when `maxBodySize` is unlimited.
 pub const BODY_CAP: usize = 16 << 20;
@@ -312,9 +316,14 @@ impl Middleware for ForwardAuth {
             *auth_req.method_mut() = method;
             *auth_req.uri_mut() = self.address.clone();
             *auth_req.headers_mut() = self.auth_headers(&req, next.ctx());
-            let auth_resp = match next.upstream().send(auth_req, false).await {
-                Ok(resp) => resp,
-                Err(e) => {
+            let sent = tokio::time::timeout(AUTH_TIMEOUT, next.upstream().send(auth_req, false));
+            let auth_resp = match sent.await {
+                Ok(Ok(resp)) => resp,
+                Err(_) => {
+                    tracing::debug!(address = %self.address, "forwardAuth: auth server timed out");
+                    return Ok(internal_error());
+                }
+                Ok(Err(e)) => {
                     tracing::debug!(address = %self.address, error = %e, "forwardAuth: auth server unreachable");
                     return Ok(internal_error());
                 }

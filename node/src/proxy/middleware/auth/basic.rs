@@ -6,7 +6,9 @@
 //! user name in `headerField` when set.
 //!
 //! bcrypt is deliberately slow (tens of milliseconds per check at usual costs), so a bcrypt
-//! verification runs on tokio's blocking pool, never on an executor thread, and successful
+//! verification runs on tokio's blocking pool, never on an executor thread, at most as many
+//! at once as the machine has cores (so a flood of wrong passwords queues rather than
+//! occupying hundreds of blocking threads), and successful
 //! checks are remembered: a set of SHA-256(random per-instance key ‖ user ‖ password) of
 //! credentials that verified. A repeat of known-good credentials is then a hash and a
 //! lock-free set lookup (an [`ArcSwap`] snapshot). Failures are not remembered. The set is
@@ -39,6 +41,7 @@ pub struct BasicAuth {
     header_field: Option<HeaderName>,
     cache_key: [u8; 32],
     verified: ArcSwap<HashSet<CacheKey>>,
+    bcrypt_slots: tokio::sync::Semaphore,
 }
 
 impl BasicAuth {
@@ -69,6 +72,9 @@ impl BasicAuth {
             header_field,
             cache_key: rand::random(),
             verified: ArcSwap::from_pointee(HashSet::new()),
+            bcrypt_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         })
     }
 
@@ -83,6 +89,7 @@ impl BasicAuth {
         if self.verified.load().contains(&key) {
             return Some(user);
         }
+        let _slot = self.bcrypt_slots.acquire().await.ok()?;
         let hash = hash.clone();
         let ok = tokio::task::spawn_blocking(move || hash.verify(password.as_bytes()))
             .await

@@ -13,14 +13,13 @@
 //!   is derived from the realm and the users' HA1 values, so every node running the same
 //!   config accepts the others' nonces (no sticky sessions needed) and a restart does not
 //!   invalidate them; anyone able to forge a nonce already knows an HA1 and can log in.
-//! - A nonce lives [`NONCE_TTL`]. An expired nonce with an otherwise correct response gets a
+//! - A nonce lives [`NONCE_TTL`](super::nonce::NONCE_TTL). An expired nonce with an otherwise correct response gets a
 //!   401 whose challenge says `stale=true` (the client retries without asking the user);
 //!   a forged or malformed nonce gets a plain fresh challenge.
 //! - The nonce count is not tracked, so a captured request can be replayed (same method and
 //!   URI) until its nonce expires.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use http::{header, HeaderName, HeaderValue, Method, Request};
@@ -28,12 +27,10 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use super::htpasswd::ct_eq;
+use super::nonce::{now, NonceState, Nonces};
 use super::{load_entries, realm, unauthorized};
 use crate::proxy::body::ProxyBody;
 use crate::proxy::middleware::{Middleware, Next, ProxyResult};
-
-/// How long an issued nonce is accepted.
-pub const NONCE_TTL: Duration = Duration::from_secs(300);
 
 /// A compiled `digestAuth`.
 pub struct DigestAuth {
@@ -41,20 +38,9 @@ pub struct DigestAuth {
     users: HashMap<String, String>,
     realm: String,
     opaque: String,
-    key: [u8; 32],
+    nonces: Nonces,
     remove_header: bool,
     header_field: Option<HeaderName>,
-}
-
-/// What a presented nonce is.
-#[derive(Debug, PartialEq, Eq)]
-enum NonceState {
-    /// Not one of ours.
-    Invalid,
-    /// Ours, but expired.
-    Stale,
-    /// Ours and live.
-    Fresh,
 }
 
 impl DigestAuth {
@@ -101,47 +87,10 @@ impl DigestAuth {
             users,
             realm,
             opaque,
-            key,
+            nonces: Nonces::new(key),
             remove_header: config.remove_header,
             header_field,
         })
-    }
-
-    fn tag(&self, issued: u64, random: &[u8]) -> [u8; 16] {
-        let mut h = Sha256::new();
-        h.update(self.key);
-        h.update(issued.to_be_bytes());
-        h.update(random);
-        let full: [u8; 32] = h.finalize().into();
-        full[..16].try_into().expect("16 bytes")
-    }
-
-    /// A nonce issued at `issued` (seconds since the Unix epoch).
-    fn nonce_at(&self, issued: u64) -> String {
-        let random: [u8; 8] = rand::random();
-        let mut raw = Vec::with_capacity(32);
-        raw.extend_from_slice(&issued.to_be_bytes());
-        raw.extend_from_slice(&random);
-        raw.extend_from_slice(&self.tag(issued, &random));
-        hex::encode(raw)
-    }
-
-    fn check_nonce(&self, nonce: &str, now: u64) -> NonceState {
-        let Ok(raw) = hex::decode(nonce) else {
-            return NonceState::Invalid;
-        };
-        if raw.len() != 32 {
-            return NonceState::Invalid;
-        }
-        let issued = u64::from_be_bytes(raw[..8].try_into().expect("8 bytes"));
-        if !ct_eq(&self.tag(issued, &raw[8..16]), &raw[16..]) {
-            return NonceState::Invalid;
-        }
-        if issued > now + 60 || now.saturating_sub(issued) > NONCE_TTL.as_secs() {
-            NonceState::Stale
-        } else {
-            NonceState::Fresh
-        }
     }
 
     fn challenge(&self, stale: bool) -> HeaderValue {
@@ -149,7 +98,7 @@ impl DigestAuth {
         let text = format!(
             "Digest realm=\"{}\", nonce=\"{}\", opaque=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
             self.realm,
-            self.nonce_at(now()),
+            self.nonces.issue(),
             self.opaque
         );
         HeaderValue::from_str(&text).expect("realm was checked at write time")
@@ -186,7 +135,7 @@ impl DigestAuth {
         {
             return Err(false);
         }
-        let state = self.check_nonce(nonce, now());
+        let state = self.nonces.check(nonce, now());
         if state == NonceState::Invalid {
             return Err(false);
         }
@@ -204,12 +153,6 @@ impl DigestAuth {
             _ => Err(true),
         }
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn md5_hex(text: &str) -> String {
@@ -290,193 +233,4 @@ impl Middleware for DigestAuth {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::Arc;
-
-    use super::super::super::testing::{body_string, get, run, Recorder};
-    use super::*;
-
-    /// `dave:traefik:digestpw`, as `htdigest` writes it.
-    pub const DAVE: &str = "dave:traefik:b94d13e00a8de6877a6bece6535c8a8c";
-
-    /// The `Authorization` value a client answering `challenge` would send.
-    pub fn answer(challenge: &str, method: &str, uri: &str, user: &str, password: &str) -> String {
-        let params = parse_params(challenge.strip_prefix("Digest ").unwrap()).unwrap();
-        let (realm, nonce, opaque) = (&params["realm"], &params["nonce"], &params["opaque"]);
-        let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
-        let ha2 = md5_hex(&format!("{method}:{uri}"));
-        let (nc, cnonce) = ("00000001", "0a4f113b");
-        let response = md5_hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
-        format!(
-            "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-             algorithm=MD5, qop=auth, nc={nc}, cnonce=\"{cnonce}\", response=\"{response}\", \
-             opaque=\"{opaque}\""
-        )
-    }
-
-    fn config() -> raftgate_model::DigestAuth {
-        raftgate_model::DigestAuth {
-            users: vec![
-                DAVE.into(),
-                "erin:other:b94d13e00a8de6877a6bece6535c8a8c".into(),
-            ],
-            ..Default::default()
-        }
-    }
-
-    fn request(uri: &str, authorization: Option<&str>) -> Request<ProxyBody> {
-        let mut req = get(uri);
-        if let Some(a) = authorization {
-            req.headers_mut()
-                .insert(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
-        }
-        req
-    }
-
-    async fn challenge_of(mw: &Arc<DigestAuth>, backend: &Recorder) -> String {
-        let resp = run(mw.clone(), &backend.service(), request("/x", None))
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 401);
-        let c = resp.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(body_string(resp).await, "401 Unauthorized\n");
-        c
-    }
-
-    #[tokio::test]
-    async fn the_challenge_answered_correctly_lets_the_request_through() {
-        let backend = Recorder::ok().await;
-        let mw = Arc::new(
-            DigestAuth::new(&raftgate_model::DigestAuth {
-                header_field: "X-User".into(),
-                remove_header: true,
-                ..config()
-            })
-            .unwrap(),
-        );
-        let challenge = challenge_of(&mw, &backend).await;
-        assert!(
-            challenge.starts_with("Digest realm=\"traefik\", nonce=\""),
-            "{challenge}"
-        );
-        assert!(
-            challenge.ends_with("algorithm=MD5, qop=\"auth\""),
-            "{challenge}"
-        );
-        let auth = answer(&challenge, "GET", "/x?y=1", "dave", "digestpw");
-        let resp = run(
-            mw.clone(),
-            &backend.service(),
-            request("/x?y=1", Some(&auth)),
-        )
-        .await
-        .unwrap();
-        assert_eq!(resp.status(), 200);
-        let seen = backend.requests();
-        assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].headers()["x-user"], "dave");
-        assert!(seen[0].headers().get("authorization").is_none());
-    }
-
-    #[tokio::test]
-    async fn wrong_password_user_realm_uri_or_forged_nonce_are_refused() {
-        let backend = Recorder::ok().await;
-        let mw = Arc::new(DigestAuth::new(&config()).unwrap());
-        let challenge = challenge_of(&mw, &backend).await;
-        let forged = challenge.replace("nonce=\"", "nonce=\"00");
-        let cases = [
-            answer(&challenge, "GET", "/x", "dave", "wrong"),
-            answer(&challenge, "GET", "/x", "erin", "digestpw"),
-            answer(&challenge, "GET", "/other", "dave", "digestpw"),
-            answer(&challenge, "POST", "/x", "dave", "digestpw"),
-            answer(&forged, "GET", "/x", "dave", "digestpw"),
-            answer(&challenge, "GET", "/x", "dave", "digestpw").replace("qop=auth", "qop=auth-int"),
-        ];
-        for auth in cases {
-            let resp = run(mw.clone(), &backend.service(), request("/x", Some(&auth)))
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 401, "{auth}");
-            let c = resp.headers()["www-authenticate"].to_str().unwrap();
-            assert!(!c.contains("stale"), "{c}");
-        }
-        assert!(backend.requests().is_empty());
-    }
-
-    #[tokio::test]
-    async fn an_expired_nonce_gets_a_stale_challenge_with_a_fresh_nonce() {
-        let backend = Recorder::ok().await;
-        let mw = Arc::new(DigestAuth::new(&config()).unwrap());
-        let old = mw.nonce_at(now() - NONCE_TTL.as_secs() - 5);
-        assert_eq!(mw.check_nonce(&old, now()), NonceState::Stale);
-        let challenge = format!(
-            "Digest realm=\"traefik\", nonce=\"{old}\", opaque=\"{}\"",
-            mw.opaque
-        );
-        let auth = answer(&challenge, "GET", "/x", "dave", "digestpw");
-        let resp = run(mw.clone(), &backend.service(), request("/x", Some(&auth)))
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 401);
-        let fresh = resp.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert!(fresh.ends_with(", stale=true"), "{fresh}");
-        assert!(!fresh.contains(&old));
-        let auth = answer(&fresh, "GET", "/x", "dave", "digestpw");
-        let resp = run(mw.clone(), &backend.service(), request("/x", Some(&auth)))
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-    }
-
-    #[test]
-    fn nonces_from_another_node_with_the_same_config_are_accepted() {
-        let (a, b) = (
-            DigestAuth::new(&config()).unwrap(),
-            DigestAuth::new(&config()).unwrap(),
-        );
-        assert_eq!(b.check_nonce(&a.nonce_at(now()), now()), NonceState::Fresh);
-        assert_eq!(a.opaque, b.opaque);
-        let other = DigestAuth::new(&raftgate_model::DigestAuth {
-            realm: "elsewhere".into(),
-            ..config()
-        })
-        .unwrap();
-        assert_eq!(
-            other.check_nonce(&a.nonce_at(now()), now()),
-            NonceState::Invalid
-        );
-        assert_eq!(a.check_nonce("zz", now()), NonceState::Invalid);
-    }
-
-    #[test]
-    fn only_the_configured_realm_is_used_and_bad_hashes_are_refused() {
-        let mw = DigestAuth::new(&config()).unwrap();
-        assert!(mw.users.contains_key("dave") && !mw.users.contains_key("erin"));
-        let err = DigestAuth::new(&raftgate_model::DigestAuth {
-            users: vec!["dave:traefik:nothex".into()],
-            ..Default::default()
-        })
-        .err()
-        .unwrap();
-        assert!(
-            err.starts_with("user \"dave\" (entry 0): hash must be 32 hex digits"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn params_parse_quotes_escapes_and_tokens() {
-        let p = parse_params(r#"username="a\"b", qop=auth, nc=00000001 ,uri="/a,b""#).unwrap();
-        assert_eq!(p["username"], "a\"b");
-        assert_eq!(p["qop"], "auth");
-        assert_eq!(p["nc"], "00000001");
-        assert_eq!(p["uri"], "/a,b");
-        assert!(parse_params(r#"a="unterminated"#).is_none());
-    }
-}
+mod tests;
