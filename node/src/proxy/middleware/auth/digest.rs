@@ -13,11 +13,15 @@
 //!   is derived from the realm and the users' HA1 values, so every node running the same
 //!   config accepts the others' nonces (no sticky sessions needed) and a restart does not
 //!   invalidate them; anyone able to forge a nonce already knows an HA1 and can log in.
-//! - A nonce lives [`NONCE_TTL`](super::nonce::NONCE_TTL). An expired nonce with an otherwise correct response gets a
-//!   401 whose challenge says `stale=true` (the client retries without asking the user);
-//!   a forged or malformed nonce gets a plain fresh challenge.
+//! - A nonce lives [`NONCE_TTL`](super::nonce::NONCE_TTL) (5 minutes). An expired nonce
+//!   with an otherwise correct response gets a 401 whose challenge says `stale=true` (the
+//!   client retries without asking the user); a forged or malformed nonce gets a plain
+//!   fresh challenge.
 //! - The nonce count is not tracked, so a captured request can be replayed (same method and
 //!   URI) until its nonce expires.
+//! - `uri` is compared with the path and query the middleware sees, i.e. after the proxy's
+//!   path normalization and any rewriting middleware placed before it in the chain; put
+//!   `digestAuth` before path rewrites.
 
 use std::collections::HashMap;
 
