@@ -7,9 +7,11 @@
 //! it more than once (`retry`). Requests have their forwarding headers set before the chain
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
+mod auth;
 mod compile;
 mod content_type;
 mod headers;
+mod forward_auth;
 mod path;
 mod redirect;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{content_type, headers, path, redirect, Middleware, MiddlewareChain};
+use super::{auth, content_type, forward_auth, headers, path, redirect, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -62,6 +62,9 @@ pub fn compile(
         Config::ContentType(c) => Arc::new(content_type::ContentType::new(c)),
         Config::RedirectScheme(c) => Arc::new(redirect::RedirectScheme::new(c)),
         Config::RedirectRegex(c) => Arc::new(redirect::RedirectRegex::new(c).map_err(invalid)?),
+        Config::BasicAuth(c) => Arc::new(auth::BasicAuth::new(c).map_err(invalid)?),
+        Config::DigestAuth(c) => Arc::new(auth::DigestAuth::new(c).map_err(invalid)?),
+        Config::ForwardAuth(c) => Arc::new(forward_auth::ForwardAuth::new(c).map_err(invalid)?),
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
