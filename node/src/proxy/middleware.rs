@@ -8,6 +8,9 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod compile;
+mod compress;
+mod errors;
+mod grpc_web;
 mod path;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{path, Middleware, MiddlewareChain};
+use super::{compress, errors, grpc_web, path, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -47,7 +47,6 @@ pub fn compile(
     config: &Config,
     services: &HashMap<String, Arc<ServiceRuntime>>,
 ) -> Result<Arc<dyn Middleware>, CompileError> {
-    let _ = services;
     let invalid = |reason: String| CompileError::Invalid {
         name: name.to_string(),
         reason,
@@ -58,6 +57,15 @@ pub fn compile(
         Config::StripPrefixRegex(c) => Arc::new(path::StripPrefixRegex::new(c).map_err(invalid)?),
         Config::ReplacePath(c) => Arc::new(path::ReplacePath::new(c)),
         Config::ReplacePathRegex(c) => Arc::new(path::ReplacePathRegex::new(c).map_err(invalid)?),
+        Config::Compress(c) => Arc::new(compress::Compress::new(c).map_err(invalid)?),
+        Config::GrpcWeb(c) => Arc::new(grpc_web::GrpcWeb::new(c)),
+        Config::Errors(c) => {
+            let service = services
+                .get(strip_provider(&c.service))
+                .cloned()
+                .ok_or_else(|| invalid(format!("service {:?} is not defined", c.service)))?;
+            Arc::new(errors::Errors::new(c, service).map_err(invalid)?)
+        }
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
