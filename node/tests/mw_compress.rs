@@ -398,3 +398,118 @@ async fn grpc_web_calls_reach_a_real_tonic_server() {
     assert_eq!(h["access-control-allow-origin"], "https://ui.example");
     assert_eq!(h["access-control-allow-headers"], "content-type,x-grpc-web");
 }
+
+/// A backend that sends `first`, then holds the response open until `release` fires, then
+/// sends `rest`.
+async fn stalling_backend(
+    first: &'static str,
+    rest: &'static str,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<()>,
+) {
+    use hyper::body::Frame;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let gate = gate.clone();
+                        async move {
+                            let (tx, rx) = tokio::sync::mpsc::channel::<
+                                Result<Frame<Bytes>, std::convert::Infallible>,
+                            >(2);
+                            let probe = req.uri().path() == "/probe";
+                            tokio::spawn(async move {
+                                let _ = tx
+                                    .send(Ok(Frame::data(Bytes::from_static(first.as_bytes()))))
+                                    .await;
+                                if !probe {
+                                    gate.notified().await;
+                                }
+                                let _ = tx
+                                    .send(Ok(Frame::data(Bytes::from_static(rest.as_bytes()))))
+                                    .await;
+                            });
+                            let body = http_body_util::StreamBody::new(
+                                tokio_stream::wrappers::ReceiverStream::new(rx),
+                            );
+                            let resp = http::Response::builder()
+                                .header("content-type", "text/event-stream")
+                                .body(body)
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, release, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_streams_are_not_held_back_until_the_backend_finishes() {
+    use tokio::io::AsyncWriteExt;
+    let first: &'static str = Box::leak("data: tick\n\n".repeat(200).into_boxed_str());
+    let (_cluster, admin_url, web) = one_node().await;
+    let (addr, release, _task) = stalling_backend(first, "data: done\n\n").await;
+    put(
+        &admin_url,
+        vec![
+            service("events", &format!("http://{addr}")),
+            middleware("squeeze", json!({"compress": {}})),
+            routed("events", "Host(`events`)", "events", &["squeeze"]),
+        ],
+    )
+    .await
+    .unwrap();
+    until_header(&web, "/probe", "events", "gzip", "content-encoding").await;
+
+    let req = http::Request::builder()
+        .uri(format!("{web}/stream"))
+        .header("host", "events")
+        .header("accept-encoding", "gzip")
+        .body(Full::new(Bytes::new()).boxed())
+        .unwrap();
+    let resp = http_client().request(req).await.unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let mut body = resp.into_body();
+    // The backend holds the rest back: what it sent so far must arrive, decodable.
+    let mut decoder = async_compression::tokio::write::GzipDecoder::new(Vec::new());
+    let first_events = async {
+        while decoder.get_ref().len() < first.len() {
+            let frame = body.frame().await.expect("body ended early").unwrap();
+            if let Ok(data) = frame.into_data() {
+                decoder.write_all(&data).await.unwrap();
+                decoder.flush().await.unwrap();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), first_events)
+        .await
+        .expect("the first events arrive, compressed, while the backend holds the rest");
+    assert_eq!(decoder.get_ref().as_slice(), first.as_bytes());
+    release.notify_one();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            decoder.write_all(&data).await.unwrap();
+        }
+    }
+    decoder.shutdown().await.unwrap();
+    assert_eq!(
+        String::from_utf8(decoder.into_inner()).unwrap(),
+        format!("{first}data: done\n\n")
+    );
+}

@@ -99,8 +99,12 @@ impl Compress {
                 .map(|n| Encoding::parse(n).ok_or_else(|| format!("unknown encoding {n:?}")))
                 .collect()
         };
-        let mut encodings = parse_all(&config.encodings)?;
-        encodings.dedup();
+        let mut encodings: Vec<Encoding> = Vec::new();
+        for e in parse_all(&config.encodings)? {
+            if !encodings.contains(&e) {
+                encodings.push(e);
+            }
+        }
         if encodings.is_empty() {
             encodings = DEFAULT_ENCODINGS.to_vec();
         }
