@@ -162,7 +162,8 @@ impl Middleware {
             Middleware::Retry(m) => m.check(&obj, path),
             Middleware::CircuitBreaker(m) => m.check(&obj, path),
             Middleware::Compress(m) => m.check(&obj, path),
-            Middleware::ContentType(_) | Middleware::GrpcWeb(_) => Ok(()),
+            Middleware::ContentType(_) => Ok(()),
+            Middleware::GrpcWeb(m) => m.check(&obj, path),
             Middleware::Errors(m) => m.check(&obj, path),
             Middleware::Chain(m) => m.check(&obj, path),
             Middleware::RateLimit(_) | Middleware::PassTlsClientCert(_) => {

@@ -47,6 +47,36 @@ pub struct GrpcWeb {
     pub allow_origins: Vec<String>,
 }
 
+impl GrpcWeb {
+    /// Each origin is `*` or a serialized origin, `scheme://host[:port]` with no path.
+    pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
+        for (i, origin) in self.allow_origins.iter().enumerate() {
+            if origin == "*" {
+                continue;
+            }
+            let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                !scheme.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                    && !rest.is_empty()
+                    && !rest
+                        .bytes()
+                        .any(|b| b"/?#@ ".contains(&b) || b.is_ascii_control())
+            });
+            if !valid {
+                return Err(obj.invalid(
+                    field(path, &format!("allowOrigins[{i}]")),
+                    format!(
+                        "{origin:?} is not \"*\" or an origin like \"https://app.example.com\""
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Compress {
     pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
         if !self.excluded_content_types.is_empty() && !self.included_content_types.is_empty() {

@@ -41,6 +41,7 @@ const VALID: &[&str] = &[
     r#"{"errors":{"status":["404","500-599"],"service":"error-pages@file","query":"/{status}.html","statusRewrites":{"418":404,"502-504":500}}}"#,
     r#"{"chain":{"middlewares":["https-only","auth@file"]}}"#,
     r#"{"grpcWeb":{"allowOrigins":["*"]}}"#,
+    r#"{"grpcWeb":{"allowOrigins":["https://app.example.com:8443","http://localhost"]}}"#,
 ];
 
 #[test]
@@ -186,6 +187,8 @@ const INVALID: &[(&str, &str)] = &[
     (r#"{"errors":{"status":["404"],"service":"s","query":"x.html"}}"#, "errors.query: \"x.html\" must start with \"/\""),
     (r#"{"errors":{"status":["404"],"service":"s","statusRewrites":{"4xx":400}}}"#, "errors.statusRewrites[\"4xx\"]: \"4xx\" is not a status code or range like \"404\" or \"500-599\""),
     (r#"{"errors":{"status":["404"],"service":"s","statusRewrites":{"404":9}}}"#, "errors.statusRewrites[\"404\"]: 9 is not an HTTP status code (100-599)"),
+    (r#"{"grpcWeb":{"allowOrigins":["app.example.com"]}}"#, "grpcWeb.allowOrigins[0]: \"app.example.com\" is not \"*\" or an origin like \"https://app.example.com\""),
+    (r#"{"grpcWeb":{"allowOrigins":["*","https://a.com/path"]}}"#, "grpcWeb.allowOrigins[1]: \"https://a.com/path\" is not \"*\" or an origin like \"https://app.example.com\""),
     (r#"{"chain":{}}"#, "chain.middlewares: at least one middleware is required"),
     (r#"{"chain":{"middlewares":["a","b c"]}}"#, "chain.middlewares[1]: \"b c\": character ' ' at position 2 is not allowed (use A-Z, a-z, 0-9, '.', '_', '-')"),
     (r#"{"chain":{"middlewares":["a","mw@file"]}}"#, "chain: middleware \"mw\" refers to itself"),

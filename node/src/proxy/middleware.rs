@@ -12,6 +12,9 @@ mod compile;
 mod content_type;
 mod headers;
 mod forward_auth;
+mod compress;
+mod errors;
+mod grpc_web;
 mod path;
 mod redirect;
 

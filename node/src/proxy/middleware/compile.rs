@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{auth, content_type, forward_auth, headers, path, redirect, Middleware, MiddlewareChain};
+use super::{auth, compress, content_type, errors, forward_auth, grpc_web, headers, path, redirect, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -47,7 +47,6 @@ pub fn compile(
     config: &Config,
     services: &HashMap<String, Arc<ServiceRuntime>>,
 ) -> Result<Arc<dyn Middleware>, CompileError> {
-    let _ = services;
     let invalid = |reason: String| CompileError::Invalid {
         name: name.to_string(),
         reason,
@@ -65,6 +64,15 @@ pub fn compile(
         Config::BasicAuth(c) => Arc::new(auth::BasicAuth::new(c).map_err(invalid)?),
         Config::DigestAuth(c) => Arc::new(auth::DigestAuth::new(c).map_err(invalid)?),
         Config::ForwardAuth(c) => Arc::new(forward_auth::ForwardAuth::new(c).map_err(invalid)?),
+        Config::Compress(c) => Arc::new(compress::Compress::new(c).map_err(invalid)?),
+        Config::GrpcWeb(c) => Arc::new(grpc_web::GrpcWeb::new(c)),
+        Config::Errors(c) => {
+            let service = services
+                .get(strip_provider(&c.service))
+                .cloned()
+                .ok_or_else(|| invalid(format!("service {:?} is not defined", c.service)))?;
+            Arc::new(errors::Errors::new(c, service).map_err(invalid)?)
+        }
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
