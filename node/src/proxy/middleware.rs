@@ -8,7 +8,12 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod compile;
+mod in_flight;
+mod ip_allow_list;
+mod ip_strategy;
 mod path;
+mod respond;
+mod source;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
 
