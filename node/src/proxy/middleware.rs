@@ -13,6 +13,7 @@ mod ip_allow_list;
 mod ip_strategy;
 mod path;
 mod respond;
+mod retry;
 mod source;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
