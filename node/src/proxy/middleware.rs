@@ -7,6 +7,8 @@
 //! it more than once (`retry`). Requests have their forwarding headers set before the chain
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
+mod buffering;
+mod circuit_breaker;
 mod compile;
 mod in_flight;
 mod ip_allow_list;

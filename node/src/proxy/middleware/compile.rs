@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{in_flight, ip_allow_list, path, retry, Middleware, MiddlewareChain};
+use super::{
+    buffering, circuit_breaker, in_flight, ip_allow_list, path, retry, Middleware, MiddlewareChain,
+};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -59,6 +61,10 @@ pub fn compile(
         Config::ReplacePath(c) => Arc::new(path::ReplacePath::new(c)),
         Config::ReplacePathRegex(c) => Arc::new(path::ReplacePathRegex::new(c).map_err(invalid)?),
         Config::IpAllowList(c) => Arc::new(ip_allow_list::IpAllowList::new(c).map_err(invalid)?),
+        Config::CircuitBreaker(c) => {
+            Arc::new(circuit_breaker::CircuitBreaker::new(c).map_err(invalid)?)
+        }
+        Config::Buffering(c) => Arc::new(buffering::Buffering::new(c).map_err(invalid)?),
         Config::Retry(c) => Arc::new(retry::Retry::new(c).map_err(invalid)?),
         Config::InFlightReq(c) => Arc::new(in_flight::InFlightReq::new(c).map_err(invalid)?),
         other => {
