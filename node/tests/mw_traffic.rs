@@ -266,3 +266,38 @@ async fn buffering_limits_request_and_response_bodies() {
         .unwrap();
     assert_eq!((status, body.as_str()), (500, "Internal Server Error"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_traffic_middlewares_are_refused_at_write_time_with_the_reason() {
+    let (_cluster, admin_url, _web) = one_node(&[]).await;
+    let cases = [
+        (
+            json!({"ipAllowList": {"sourceRange": ["10.0.0.0/33"]}}),
+            "ipAllowList.sourceRange[0]: \"10.0.0.0/33\" is neither an IP address nor a CIDR range",
+        ),
+        (
+            json!({"inFlightReq": {"amount": 1, "sourceCriterion": {"ipStrategy": {"depth": 1, "excludedIPs": ["10.0.0.1"]}}}}),
+            "depth and excludedIPs cannot be used together",
+        ),
+        (
+            json!({"circuitBreaker": {"expression": "NetworkErrorRatio() > 0.5 && Latency() > 1"}}),
+            "circuitBreaker.expression: \"NetworkErrorRatio() > 0.5 && Latency() > 1\": column 30: unknown function \"Latency\"",
+        ),
+        (
+            json!({"buffering": {"retryExpression": "IsNetworkError() &&"}}),
+            "buffering.retryExpression: \"IsNetworkError() &&\": column 20: expected a number or a function call, found the end",
+        ),
+        (json!({"retry": {"attempts": 2, "backoff": "1s"}}), "backoff"),
+    ];
+    for (spec, needle) in cases {
+        let err = create(&admin_url, mw("bad", spec.clone()))
+            .await
+            .expect_err(&spec.to_string());
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{spec}");
+        assert!(
+            err.message().contains(needle),
+            "{spec}: {:?} lacks {needle:?}",
+            err.message()
+        );
+    }
+}
