@@ -214,6 +214,62 @@ async fn circuit_breaker_trips_on_server_errors_and_stops_forwarding() {
         assert_eq!(get(&format!("{web}/"), "x").await.unwrap().0, 418);
     }
     assert_eq!(backend.hits(), hits, "a tripped breaker forwarded requests");
+    // A new config revision that leaves the breaker unchanged keeps its state.
+    put(
+        &admin_url,
+        vec![routed("other", "Path(`/other-route`)", "b", &[])],
+    )
+    .await;
+    // (Its rule is longer, so it outranks the catch-all router of the breaker.)
+    until_status(&web, "/other-route", &[], 200).await;
+    let hits = backend.hits();
+    assert_eq!(get(&format!("{web}/"), "x").await.unwrap().0, 418);
+    assert_eq!(backend.hits(), hits);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn circuit_breaker_recovers_once_the_service_is_healthy_again() {
+    let (_cluster, admin_url, web) = one_node(&[]).await;
+    let backend = Backend::start("b").await;
+    put(
+        &admin_url,
+        vec![
+            service("b", &backend.url()),
+            mw(
+                "cb",
+                json!({"circuitBreaker": {
+                    "expression": "NetworkErrorRatio() > 0.5",
+                    "checkPeriod": "20ms", "fallbackDuration": "300ms", "recoveryDuration": "300ms"
+                }}),
+            ),
+            routed("r", "PathPrefix(`/`)", "b", &["cb"]),
+        ],
+    )
+    .await;
+    until_status(&web, "/", &[], 200).await;
+    // 504s count as network errors, like an unreachable server's 502s.
+    backend.status.store(504, Ordering::SeqCst);
+    until_status(&web, "/", &[], 503).await;
+    backend.status.store(200, Ordering::SeqCst);
+    until_status(&web, "/", &[], 200).await;
+    // Past recovery the breaker is closed: every request goes through.
+    let url = format!("{web}/");
+    wait_for(
+        "ten requests in a row to pass",
+        Duration::from_secs(10),
+        || {
+            let url = url.clone();
+            async move {
+                for _ in 0..10 {
+                    if get(&url, "x").await.ok()?.0 != 200 {
+                        return None;
+                    }
+                }
+                Some(())
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
