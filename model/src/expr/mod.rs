@@ -10,8 +10,6 @@
 //! `<`, `<=`, `==` and `!=`; `&&` binds tighter than `||`; parentheses group. Which functions
 //! exist depends on the [`Language`]. Errors name the 1-based column of the problem.
 
-use std::fmt;
-
 /// Which functions an expression may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -185,93 +183,9 @@ pub struct ExprError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Num(f64),
-    Ident(String),
-    LParen,
-    RParen,
-    Comma,
-    And,
-    Or,
-    Cmp(CmpOp),
-    End,
-}
+mod lexer;
 
-impl fmt::Display for Tok {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tok::Num(n) => write!(f, "number {n}"),
-            Tok::Ident(s) => write!(f, "`{s}`"),
-            Tok::LParen => f.write_str("`(`"),
-            Tok::RParen => f.write_str("`)`"),
-            Tok::Comma => f.write_str("`,`"),
-            Tok::And => f.write_str("`&&`"),
-            Tok::Or => f.write_str("`||`"),
-            Tok::Cmp(_) => f.write_str("a comparison operator"),
-            Tok::End => f.write_str("the end"),
-        }
-    }
-}
-
-fn err(column: usize, message: impl Into<String>) -> ExprError {
-    ExprError {
-        column,
-        message: message.into(),
-    }
-}
-
-fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
-    let chars: Vec<char> = input.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let col = i + 1;
-        let c = chars[i];
-        let two = chars.get(i + 1).copied();
-        let (tok, len) = match (c, two) {
-            (c, _) if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            ('(', _) => (Tok::LParen, 1),
-            (')', _) => (Tok::RParen, 1),
-            (',', _) => (Tok::Comma, 1),
-            ('&', Some('&')) => (Tok::And, 2),
-            ('|', Some('|')) => (Tok::Or, 2),
-            ('>', Some('=')) => (Tok::Cmp(CmpOp::Ge), 2),
-            ('<', Some('=')) => (Tok::Cmp(CmpOp::Le), 2),
-            ('=', Some('=')) => (Tok::Cmp(CmpOp::Eq), 2),
-            ('!', Some('=')) => (Tok::Cmp(CmpOp::Ne), 2),
-            ('>', _) => (Tok::Cmp(CmpOp::Gt), 1),
-            ('<', _) => (Tok::Cmp(CmpOp::Lt), 1),
-            (c, _) if c.is_ascii_digit() || c == '.' || c == '-' => {
-                let len = chars[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit() || **c == '.')
-                    .count()
-                    + 1;
-                let text: String = chars[i..i + len].iter().collect();
-                let n = text
-                    .parse::<f64>()
-                    .map_err(|_| err(col, format!("{text:?} is not a number")))?;
-                (Tok::Num(n), len)
-            }
-            (c, _) if c.is_ascii_alphabetic() => {
-                let len = chars[i..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
-                    .count();
-                (Tok::Ident(chars[i..i + len].iter().collect()), len)
-            }
-            (c, _) => return Err(err(col, format!("unexpected character {c:?}"))),
-        };
-        out.push((tok, col));
-        i += len;
-    }
-    out.push((Tok::End, chars.len() + 1));
-    Ok(out)
-}
+use lexer::{err, lex, Tok};
 
 struct Parser {
     toks: Vec<(Tok, usize)>,
@@ -437,82 +351,4 @@ pub fn parse(input: &str, language: Language) -> Result<Expr, ExprError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cb(s: &str) -> Result<Expr, ExprError> {
-        parse(s, Language::CircuitBreaker)
-    }
-
-    #[test]
-    fn traefik_examples_parse() {
-        for s in [
-            "NetworkErrorRatio() > 0.5",
-            "ResponseCodeRatio(500, 600, 0, 600) > 0.25",
-            "LatencyAtQuantileMS(50.0) > 100",
-            "NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.25",
-            "(NetworkErrorRatio() >= 0.5 && LatencyAtQuantileMS(99) != 3) || 0.1 < NetworkErrorRatio()",
-        ] {
-            cb(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        parse("IsNetworkError() && Attempts() < 2", Language::Retry).unwrap();
-    }
-
-    #[test]
-    fn and_binds_tighter_than_or() {
-        let e = cb("NetworkErrorRatio() > 1 && NetworkErrorRatio() > 1 || NetworkErrorRatio() < 1")
-            .unwrap();
-        assert!(matches!(e, Expr::Or(..)));
-        assert!(e.eval(&mut |_| 0.5));
-        let e =
-            cb("NetworkErrorRatio() > 1 && (NetworkErrorRatio() > 1 || NetworkErrorRatio() < 1)")
-                .unwrap();
-        assert!(!e.eval(&mut |_| 0.5));
-    }
-
-    #[test]
-    fn operators_compare() {
-        for (op, want) in [
-            (">", false),
-            (">=", true),
-            ("<", false),
-            ("<=", true),
-            ("==", true),
-            ("!=", false),
-        ] {
-            let e = cb(&format!("NetworkErrorRatio() {op} 0.5")).unwrap();
-            assert_eq!(e.eval(&mut |_| 0.5), want, "{op}");
-        }
-    }
-
-    #[test]
-    fn errors_name_the_column() {
-        let cases = [
-            (
-                "NetworkErrorRatio() >",
-                22,
-                "expected a number or a function call",
-            ),
-            ("Nope() > 1", 1, "unknown function \"Nope\""),
-            (
-                "NetworkErrorRatio() > 0.5 &&",
-                29,
-                "expected a number or a function call",
-            ),
-            ("(NetworkErrorRatio() > 0.5", 27, "expected `)`"),
-            ("NetworkErrorRatio()", 20, "expected a comparison operator"),
-            ("LatencyAtQuantileMS() > 1", 1, "takes 1 argument"),
-            ("ResponseCodeRatio(600, 500, 0, 600) > 1", 1, "from < to"),
-            ("NetworkErrorRatio() > 0.5 $", 27, "unexpected character"),
-            ("", 1, "empty"),
-            ("IsNetworkError()", 1, "unknown function"),
-        ];
-        for (input, column, msg) in cases {
-            let e = cb(input).unwrap_err();
-            assert_eq!(e.column, column, "{input}: {e}");
-            assert!(e.message.contains(msg), "{input}: {e}");
-        }
-        let e = parse("NetworkErrorRatio() > 1", Language::Retry).unwrap_err();
-        assert!(e.message.contains("unknown function"), "{e}");
-    }
-}
+mod tests;
