@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ipnet::IpNet;
-
 use crate::proxy::server::{parse_entrypoint, EntryPointTimeouts};
 use crate::proxy::upstream::UpstreamConfig;
 
@@ -207,7 +205,7 @@ pub struct ProxyConfig {
     /// Upstream client settings.
     pub upstream: UpstreamConfig,
     /// Peers whose forwarding headers are kept (`--forwarded-headers-trusted-ips`).
-    pub trusted_ips: Vec<IpNet>,
+    pub trusted_ips: Vec<ipnet::IpNet>,
 }
 
 fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
@@ -373,8 +371,8 @@ fn finish(
             continue;
         }
         let net = match spec.parse::<std::net::IpAddr>() {
-            Ok(ip) => IpNet::from(ip),
-            Err(_) => spec.parse::<IpNet>().map_err(|_| {
+            Ok(ip) => ipnet::IpNet::from(ip),
+            Err(_) => spec.parse::<ipnet::IpNet>().map_err(|_| {
                 invalid(
                     "forwarded-headers-trusted-ips",
                     format!("{spec:?} is neither an IP address nor a CIDR range"),
