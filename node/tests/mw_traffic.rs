@@ -155,6 +155,39 @@ async fn in_flight_req_answers_429_above_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_req_holds_a_slot_until_the_response_body_is_done() {
+    let (_cluster, admin_url, web) = one_node(&[]).await;
+    let backend = Backend::start("b").await;
+    put(
+        &admin_url,
+        vec![
+            service("b", &backend.url()),
+            mw("one", json!({"inFlightReq": {"amount": 1}})),
+            routed("r", "PathPrefix(`/`)", "b", &["one"]),
+        ],
+    )
+    .await;
+    until_status(&web, "/", &[], 200).await;
+    // A 64 MiB download whose body the client does not read: its headers are back, but
+    // the response is not finished, so the request still counts.
+    let client = http_client();
+    let req = http::Request::get(format!("{web}/download?bytes=67108864"))
+        .header("host", "x")
+        .body(http_body_util::BodyExt::boxed(http_body_util::Full::new(
+            Bytes::new(),
+        )))
+        .unwrap();
+    let download = client.request(req).await.unwrap();
+    assert_eq!(download.status(), 200);
+    let (status, _, body) = get(&format!("{web}/"), "x").await.unwrap();
+    assert_eq!((status, body.as_str()), (429, "Too Many Requests"));
+    // The client gives up on the body: the slot is released.
+    drop(download);
+    drop(client);
+    until_status(&web, "/", &[], 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_moves_past_an_unreachable_server() {
     let (_cluster, admin_url, web) = one_node(&[]).await;
     let backend = Backend::start("live").await;
