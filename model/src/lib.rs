@@ -16,6 +16,7 @@ mod checks;
 mod config;
 mod duration;
 mod error;
+pub mod expr;
 mod kind;
 mod middleware;
 mod name;

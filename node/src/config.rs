@@ -119,6 +119,15 @@ pub struct NodeArgs {
     /// Idle keep-alive connections kept per upstream server.
     #[arg(long, env = "RAFTGATE_UPSTREAM_MAX_IDLE", default_value_t = 200)]
     pub upstream_max_idle: usize,
+    /// Peers (IPs or CIDR ranges, comma list) whose `X-Forwarded-*` headers are trusted
+    /// (Traefik's `forwardedHeaders.trustedIPs`): their `X-Forwarded-For` is kept and the peer
+    /// appended; from any other peer the headers are replaced.
+    #[arg(
+        long,
+        env = "RAFTGATE_FORWARDED_HEADERS_TRUSTED_IPS",
+        value_delimiter = ','
+    )]
+    pub forwarded_headers_trusted_ips: Vec<String>,
 }
 
 /// Why the flags do not describe a usable node.
@@ -203,6 +212,8 @@ pub struct ProxyConfig {
     pub timeouts: EntryPointTimeouts,
     /// Upstream client settings.
     pub upstream: UpstreamConfig,
+    /// Peers whose forwarding headers are kept (`--forwarded-headers-trusted-ips`).
+    pub trusted_ips: Vec<ipnet::IpNet>,
 }
 
 fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
@@ -367,7 +378,24 @@ fn finish(
         }
         entrypoints.push((name, addr));
     }
+    let mut trusted_ips = Vec::new();
+    for spec in a.forwarded_headers_trusted_ips.iter().map(|s| s.trim()) {
+        if spec.is_empty() {
+            continue;
+        }
+        let net = match spec.parse::<std::net::IpAddr>() {
+            Ok(ip) => ipnet::IpNet::from(ip),
+            Err(_) => spec.parse::<ipnet::IpNet>().map_err(|_| {
+                invalid(
+                    "forwarded-headers-trusted-ips",
+                    format!("{spec:?} is neither an IP address nor a CIDR range"),
+                )
+            })?,
+        };
+        trusted_ips.push(net);
+    }
     let proxy = ProxyConfig {
+        trusted_ips,
         entrypoints,
         timeouts: EntryPointTimeouts {
             header_read: Duration::from_millis(a.header_read_timeout_ms.max(1)),
@@ -429,6 +457,33 @@ mod tests {
             Bootstrap::Peers(p) => assert_eq!(p[&2], "http://127.0.0.1:7002"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn trusted_forwarding_peers_parse_as_ips_and_ranges() {
+        let cfg = NodeConfig::try_from(args(&[
+            "--forwarded-headers-trusted-ips",
+            "10.0.0.0/8, 127.0.0.1,::1",
+        ]))
+        .unwrap();
+        let nets: Vec<String> = cfg
+            .proxy
+            .trusted_ips
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert!(NodeConfig::try_from(args(&[]))
+            .unwrap()
+            .proxy
+            .trusted_ips
+            .is_empty());
+        let e = NodeConfig::try_from(args(&["--forwarded-headers-trusted-ips", "10.0.0.0/40"]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--forwarded-headers-trusted-ips: \"10.0.0.0/40\" is neither an IP address nor a CIDR range"
+        );
     }
 
     #[test]

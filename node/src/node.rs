@@ -226,6 +226,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
             runtime: proxy_runtime.clone(),
             upstream: upstream.clone(),
             server_name: server_name.clone(),
+            trusted_ips: cfg.proxy.trusted_ips.clone().into(),
             metrics: metrics.entrypoint(&name),
         });
         drains.push(tokio::spawn(proxy::server::serve(

@@ -1,12 +1,13 @@
 //! Middlewares that shape failure handling: `retry`, `circuitBreaker` and `buffering`.
 //!
 //! Circuit-breaker and buffering expressions (`NetworkErrorRatio() > 0.5`,
-//! `IsNetworkError() && Attempts() < 2`) are only checked for balanced parentheses here; the
-//! data plane parses them fully.
+//! `IsNetworkError() && Attempts() < 2`) are parsed at write time with [`crate::expr`], so a
+//! bad one is refused with the column of the problem.
 
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{balanced_parens, field, Object};
+use crate::expr::{parse, Language};
 use crate::{ModelError, TraefikDuration};
 
 /// `retry`: retries a request that failed to reach a server.
@@ -63,12 +64,21 @@ pub struct Buffering {
     pub retry_expression: String,
 }
 
-/// Checks an expression for emptiness and balanced parentheses.
-fn check_expression(obj: &Object, at: String, expr: &str) -> Result<(), ModelError> {
+/// Checks that an expression is present, its parentheses balance, and it parses in
+/// `language`.
+fn check_expression(
+    obj: &Object,
+    at: String,
+    expr: &str,
+    language: Language,
+) -> Result<(), ModelError> {
     if expr.trim().is_empty() {
         return Err(obj.invalid(at, "is required"));
     }
-    balanced_parens(expr).map_err(|reason| obj.invalid(at, reason))
+    balanced_parens(expr).map_err(|reason| obj.invalid(at.clone(), reason))?;
+    parse(expr, language)
+        .map(drop)
+        .map_err(|e| obj.invalid(at, format!("{expr:?}: {e}")))
 }
 
 impl Retry {
@@ -85,7 +95,12 @@ impl Retry {
 
 impl CircuitBreaker {
     pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
-        check_expression(obj, field(path, "expression"), &self.expression)?;
+        check_expression(
+            obj,
+            field(path, "expression"),
+            &self.expression,
+            Language::CircuitBreaker,
+        )?;
         if self
             .check_period
             .as_ref()
@@ -113,7 +128,12 @@ impl Buffering {
             }
         }
         if !self.retry_expression.is_empty() {
-            check_expression(obj, field(path, "retryExpression"), &self.retry_expression)?;
+            check_expression(
+                obj,
+                field(path, "retryExpression"),
+                &self.retry_expression,
+                Language::Retry,
+            )?;
         }
         Ok(())
     }

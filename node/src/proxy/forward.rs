@@ -1,6 +1,11 @@
 //! Header rewriting on the way to the upstream and back: hop-by-hop headers removed, the
-//! `X-Forwarded-*` family and `X-Real-Ip` set like Traefik does for an untrusted client
-//! (incoming values are dropped, never trusted).
+//! `X-Forwarded-*` family and `X-Real-Ip` set like Traefik does.
+//!
+//! From an untrusted peer the incoming values are dropped and replaced. From a peer listed in
+//! `--forwarded-headers-trusted-ips` (Traefik's `forwardedHeaders.trustedIPs`) they are kept:
+//! the peer's address is appended to `X-Forwarded-For` (all incoming `X-Forwarded-For` lines
+//! joined into one), and `X-Real-Ip`, `X-Forwarded-Proto`, `-Host` and `-Port` are only set
+//! when absent. `X-Forwarded-Server` is always this node.
 
 use std::net::IpAddr;
 
@@ -18,6 +23,8 @@ pub struct ForwardInfo<'a> {
     pub port: u16,
     /// This node's name (`X-Forwarded-Server`).
     pub server: &'a HeaderValue,
+    /// Whether the peer is trusted to send forwarding headers.
+    pub trusted: bool,
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -77,27 +84,51 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 /// Rewrites a request's headers for the upstream.
 pub fn request_headers(headers: &mut HeaderMap, info: &ForwardInfo<'_>, upgrade: bool) {
     strip_hop_by_hop(headers, upgrade);
-    let ip = HeaderValue::from_str(&info.client_ip.to_string()).ok();
-    if let Some(ip) = ip {
-        headers.insert(X_FORWARDED_FOR, ip.clone());
-        headers.insert(X_REAL_IP, ip);
+    if !info.trusted {
+        for name in [
+            X_FORWARDED_FOR,
+            X_REAL_IP,
+            X_FORWARDED_PROTO,
+            X_FORWARDED_HOST,
+            X_FORWARDED_PORT,
+        ] {
+            headers.remove(name);
+        }
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(info.proto));
+    let peer = info.client_ip.to_string();
+    let chain: Vec<&str> = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .chain(std::iter::once(peer.as_str()))
+        .collect();
+    if let Ok(xff) = HeaderValue::from_str(&chain.join(", ")) {
+        headers.insert(X_FORWARDED_FOR, xff);
+    }
+    if !headers.contains_key(X_REAL_IP) {
+        if let Ok(ip) = HeaderValue::from_str(&peer) {
+            headers.insert(X_REAL_IP, ip);
+        }
+    }
+    if !headers.contains_key(X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(info.proto));
+    }
     headers.insert(X_FORWARDED_SERVER, info.server.clone());
-    match info.host {
-        Some(host) => {
+    if !headers.contains_key(X_FORWARDED_HOST) {
+        if let Some(host) = info.host {
             headers.insert(X_FORWARDED_HOST, host.clone());
         }
-        None => {
-            headers.remove(X_FORWARDED_HOST);
-        }
     }
-    let port = info
-        .host
-        .and_then(|h| h.to_str().ok())
-        .and_then(host_port)
-        .unwrap_or(info.port);
-    headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+    if !headers.contains_key(X_FORWARDED_PORT) {
+        let port = info
+            .host
+            .and_then(|h| h.to_str().ok())
+            .and_then(host_port)
+            .unwrap_or(info.port);
+        headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+    }
 }
 
 /// The port of a `host[:port]` value, if it has one.
@@ -120,6 +151,7 @@ mod tests {
             host,
             port: 8080,
             server,
+            trusted: false,
         }
     }
 
@@ -149,6 +181,55 @@ mod tests {
             assert!(!h.contains_key(gone), "{gone} kept");
         }
         assert_eq!(h["accept"], "*/*");
+    }
+
+    #[test]
+    fn a_trusted_peer_keeps_its_forwarding_headers_and_is_appended() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 2.2.2.2"),
+        );
+        h.append("x-forwarded-for", HeaderValue::from_static("3.3.3.3"));
+        h.insert("x-real-ip", HeaderValue::from_static("1.1.1.1"));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("public.example"),
+        );
+        h.insert("x-forwarded-port", HeaderValue::from_static("443"));
+        h.insert("x-forwarded-server", HeaderValue::from_static("edge"));
+        let host = HeaderValue::from_static("internal:8080");
+        let server = HeaderValue::from_static("node-1");
+        let mut trusted = info(Some(&host), &server);
+        trusted.trusted = true;
+        let mut kept = h.clone();
+        request_headers(&mut kept, &trusted, false);
+        assert_eq!(
+            kept["x-forwarded-for"],
+            "1.1.1.1, 2.2.2.2, 3.3.3.3, 10.1.2.3"
+        );
+        assert_eq!(kept.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(kept["x-real-ip"], "1.1.1.1");
+        assert_eq!(kept["x-forwarded-proto"], "https");
+        assert_eq!(kept["x-forwarded-host"], "public.example");
+        assert_eq!(kept["x-forwarded-port"], "443");
+        assert_eq!(kept["x-forwarded-server"], "node-1");
+
+        // The same headers from an untrusted peer are all replaced.
+        let mut replaced = h;
+        request_headers(&mut replaced, &info(Some(&host), &server), false);
+        assert_eq!(replaced["x-forwarded-for"], "10.1.2.3");
+        assert_eq!(replaced["x-real-ip"], "10.1.2.3");
+        assert_eq!(replaced["x-forwarded-proto"], "http");
+        assert_eq!(replaced["x-forwarded-host"], "internal:8080");
+        assert_eq!(replaced["x-forwarded-port"], "8080");
+
+        // A trusted peer that sent nothing gets the usual headers.
+        let mut bare = HeaderMap::new();
+        request_headers(&mut bare, &trusted, false);
+        assert_eq!(bare["x-forwarded-for"], "10.1.2.3");
+        assert_eq!(bare["x-forwarded-proto"], "http");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
+use ipnet::IpNet;
 
 use super::body::{boxed, ProxyBody};
 use super::error::ProxyError;
@@ -29,6 +30,8 @@ pub struct EntryPointContext {
     pub upstream: Arc<Upstream>,
     /// This node's name, for `X-Forwarded-Server`.
     pub server_name: HeaderValue,
+    /// Peers whose `X-Forwarded-*` headers are kept (the others' are replaced).
+    pub trusted_ips: Arc<[IpNet]>,
     /// Request counters and latency of this entrypoint.
     pub metrics: RequestMetrics,
 }
@@ -125,6 +128,7 @@ async fn route(
         host: host_header.as_ref(),
         port: ctx.port,
         server: &ctx.server_name,
+        trusted: ctx.trusted_ips.iter().any(|net| net.contains(&peer.ip())),
     };
     request_headers(&mut parts.headers, &info, upgrade);
     drop(path);

@@ -17,6 +17,16 @@ mod errors;
 mod grpc_web;
 mod path;
 mod redirect;
+mod buffering;
+mod circuit_breaker;
+mod compile;
+mod in_flight;
+mod ip_allow_list;
+mod ip_strategy;
+mod path;
+mod respond;
+mod retry;
+mod source;
 
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{auth, compress, content_type, errors, forward_auth, grpc_web, headers, path, redirect, Middleware, MiddlewareChain};
+use super::{auth, buffering, circuit_breaker, compress, content_type, errors, forward_auth, grpc_web, headers, in_flight, ip_allow_list, path, redirect, retry, Middleware, MiddlewareChain};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
@@ -73,6 +73,13 @@ pub fn compile(
                 .ok_or_else(|| invalid(format!("service {:?} is not defined", c.service)))?;
             Arc::new(errors::Errors::new(c, service).map_err(invalid)?)
         }
+        Config::IpAllowList(c) => Arc::new(ip_allow_list::IpAllowList::new(c).map_err(invalid)?),
+        Config::CircuitBreaker(c) => {
+            Arc::new(circuit_breaker::CircuitBreaker::new(c).map_err(invalid)?)
+        }
+        Config::Buffering(c) => Arc::new(buffering::Buffering::new(c).map_err(invalid)?),
+        Config::Retry(c) => Arc::new(retry::Retry::new(c).map_err(invalid)?),
+        Config::InFlightReq(c) => Arc::new(in_flight::InFlightReq::new(c).map_err(invalid)?),
         other => {
             return Err(CompileError::Unsupported {
                 name: name.to_string(),
