@@ -33,6 +33,7 @@ async fn put(url: &str, objects: Vec<pb::Object>) -> Result<u64, tonic::Status> 
             puts: objects,
             deletes: vec![],
             expected_revision: None,
+            dry_run: false,
         })
         .await
         .map(|r| r.into_inner().revision)

@@ -20,6 +20,7 @@ async fn put(url: &str, objects: Vec<pb::Object>) {
             puts: objects,
             deletes: vec![],
             expected_revision: None,
+            dry_run: false,
         })
         .await
         .unwrap();

@@ -21,6 +21,7 @@ async fn put(url: &str, objects: Vec<pb::Object>) -> u64 {
             puts: objects,
             deletes: vec![],
             expected_revision: None,
+            dry_run: false,
         })
         .await
         .unwrap()

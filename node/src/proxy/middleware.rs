@@ -8,22 +8,20 @@
 //! runs, so a middleware can read `X-Forwarded-For` and override `X-Forwarded-Proto`.
 
 mod auth;
-mod compile;
-mod content_type;
-mod headers;
-mod forward_auth;
-mod compress;
-mod errors;
-mod grpc_web;
-mod path;
-mod redirect;
 mod buffering;
 mod circuit_breaker;
 mod compile;
+mod compress;
+mod content_type;
+mod errors;
+mod forward_auth;
+mod grpc_web;
+mod headers;
 mod in_flight;
 mod ip_allow_list;
 mod ip_strategy;
 mod path;
+mod redirect;
 mod respond;
 mod retry;
 mod source;

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
-use super::{auth, buffering, circuit_breaker, compress, content_type, errors, forward_auth, grpc_web, headers, in_flight, ip_allow_list, path, redirect, retry, Middleware, MiddlewareChain};
+use super::{
+    auth, buffering, circuit_breaker, compress, content_type, errors, forward_auth, grpc_web,
+    headers, in_flight, ip_allow_list, path, redirect, retry, Middleware, MiddlewareChain,
+};
 use crate::proxy::service::ServiceRuntime;
 
 /// `chain`s nested deeper than this are refused (cycles are refused at write time).
