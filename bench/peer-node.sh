@@ -6,8 +6,9 @@
 #   EXTRA_NAME=raftgate EXTRA_PORT=18090 EXTRA_CMD="exec $PWD/bench/peer-node.sh" \
 #     ../shared/bench/peers.sh
 #
-# Uses BACKEND_URL, LISTEN_ADDR, WORKERS and RUN_DIR from peers.sh. MIDDLEWARES=1 adds
-# a 5-middleware chain to the route (once middlewares exist).
+# Uses BACKEND_URL, LISTEN_ADDR, WORKERS and RUN_DIR from peers.sh. MIDDLEWARES=1 puts a
+# 5-middleware chain on the route: headers + stripPrefix + ipAllowList + compress (skipped:
+# wrk sends no Accept-Encoding) + retry.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${RAFTGATE_BIN_DIR:-$ROOT/target/release}"
@@ -30,5 +31,33 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 ctl service create backend --server "$BACKEND_URL" >/dev/null
-ctl router create all --rule 'PathPrefix(`/`)' --service backend >/dev/null
+if [ "${MIDDLEWARES:-0}" = 1 ]; then
+  ctl apply -f - >/dev/null <<'EOF'
+http:
+  middlewares:
+    hdr:
+      headers:
+        customRequestHeaders: {X-Gateway: raftgate}
+        customResponseHeaders: {X-Served-By: raftgate}
+    strip:
+      stripPrefix:
+        prefixes: [/nothing-to-strip]
+    lan:
+      ipAllowList:
+        sourceRange: [127.0.0.0/8]
+    gz:
+      compress: {}
+    again:
+      retry:
+        attempts: 2
+        initialInterval: 10ms
+  routers:
+    all:
+      rule: PathPrefix(`/`)
+      service: backend
+      middlewares: [hdr, strip, lan, gz, again]
+EOF
+else
+  ctl router create all --rule 'PathPrefix(`/`)' --service backend >/dev/null
+fi
 wait "$NODE"
