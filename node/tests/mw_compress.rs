@@ -16,41 +16,6 @@ use support::backend::{http_client, Backend};
 use support::*;
 use tokio::io::AsyncReadExt;
 
-const ELECTION: Duration = Duration::from_secs(20);
-
-async fn one_node() -> (TestCluster, String, String) {
-    let cluster = TestCluster::start(1, &[]);
-    wait_leader(&cluster, &[1], ELECTION).await;
-    let admin_url = cluster.url(1);
-    let web = cluster.nodes[&1].web();
-    (cluster, admin_url, web)
-}
-
-/// Creates or replaces objects in one transaction.
-async fn put(url: &str, objects: Vec<pb::Object>) -> Result<u64, tonic::Status> {
-    admin(url)
-        .apply(pb::ApplyRequest {
-            puts: objects,
-            deletes: vec![],
-            expected_revision: None,
-            dry_run: false,
-        })
-        .await
-        .map(|r| r.into_inner().revision)
-}
-
-fn middleware(name: &str, spec: serde_json::Value) -> pb::Object {
-    object(pb::Kind::Middleware, name, spec)
-}
-
-fn routed(name: &str, rule: &str, service: &str, middlewares: &[&str]) -> pb::Object {
-    object(
-        pb::Kind::Router,
-        name,
-        json!({"rule": rule, "service": service, "middlewares": middlewares}),
-    )
-}
-
 /// One request; the whole body as bytes.
 async fn fetch(
     method: &str,
@@ -112,9 +77,9 @@ async fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compress_streams_each_encoding_and_skips_small_or_unaccepted_answers() {
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     let backend = Backend::start("app").await;
-    put(
+    try_put(
         &admin_url,
         vec![
             service("app", &backend.url()),
@@ -197,14 +162,14 @@ async fn compress_streams_each_encoding_and_skips_small_or_unaccepted_answers() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_replace_backend_and_proxy_errors_with_pages_keeping_the_status() {
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     let app = Backend::start("app").await;
     let pages = Backend::start("pages").await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    put(
+    try_put(
         &admin_url,
         vec![
             service("app", &app.url()),
@@ -261,7 +226,7 @@ async fn errors_replace_backend_and_proxy_errors_with_pages_keeping_the_status()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_middleware_configs_are_refused_naming_the_problem() {
-    let (_cluster, admin_url, _web) = one_node().await;
+    let (_cluster, admin_url, _web) = one_node(&[]).await;
     let cases = [
         (
             json!({"errors": {"status": ["500"], "service": "nowhere"}}),
@@ -283,7 +248,7 @@ async fn bad_middleware_configs_are_refused_naming_the_problem() {
         ),
     ];
     for (spec, needle) in cases {
-        let e = put(&admin_url, vec![middleware("bad", spec.clone())])
+        let e = try_put(&admin_url, vec![middleware("bad", spec.clone())])
             .await
             .expect_err(&format!("{spec} accepted"));
         assert!(e.message().contains(needle), "{spec}: {}", e.message());
@@ -305,9 +270,9 @@ fn frames(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_web_calls_reach_a_real_tonic_server() {
     use base64::Engine as _;
-    let (cluster, admin_url, web) = one_node().await;
+    let (cluster, admin_url, web) = one_node(&[]).await;
     let grpc = cluster.nodes[&1].grpc_port;
-    put(
+    try_put(
         &admin_url,
         vec![
             service("admin", &format!("h2c://127.0.0.1:{grpc}")),
@@ -464,9 +429,9 @@ async fn stalling_backend(
 async fn compressed_streams_are_not_held_back_until_the_backend_finishes() {
     use tokio::io::AsyncWriteExt;
     let first: &'static str = Box::leak("data: tick\n\n".repeat(200).into_boxed_str());
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     let (addr, release, _task) = stalling_backend(first, "data: done\n\n").await;
-    put(
+    try_put(
         &admin_url,
         vec![
             service("events", &format!("http://{addr}")),

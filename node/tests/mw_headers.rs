@@ -7,44 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use raftgate_proto as pb;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::backend::{get, http_client, send, Backend};
 use support::*;
-
-const ELECTION: Duration = Duration::from_secs(20);
-
-/// Creates or replaces objects in one transaction.
-async fn put(url: &str, objects: Vec<pb::Object>) {
-    admin(url)
-        .apply(pb::ApplyRequest {
-            puts: objects,
-            deletes: vec![],
-            expected_revision: None,
-            dry_run: false,
-        })
-        .await
-        .unwrap();
-}
-
-fn middleware(name: &str, spec: Value) -> pb::Object {
-    object(pb::Kind::Middleware, name, spec)
-}
-
-fn routed(name: &str, rule: &str, middlewares: &[&str], service: &str) -> pb::Object {
-    object(
-        pb::Kind::Router,
-        name,
-        json!({"rule": rule, "service": service, "middlewares": middlewares}),
-    )
-}
-
-async fn one_node() -> (TestCluster, String, String) {
-    let cluster = TestCluster::start(1, &[]);
-    wait_leader(&cluster, &[1], ELECTION).await;
-    let admin_url = cluster.url(1);
-    let web = cluster.nodes[&1].web();
-    (cluster, admin_url, web)
-}
 
 /// Polls until `GET path` with Host `host` answers `status`.
 async fn until_status(web: &str, path: &str, host: &str, status: u16) {
@@ -77,7 +42,7 @@ async fn request(web: &str, method: &str, path: &str, host: &str, h: &[(&str, &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_apply_custom_cors_and_security_headers() {
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     let backend = Backend::start("h").await;
 
     // Invalid configs are refused when written, naming the field.
@@ -125,12 +90,12 @@ async fn headers_apply_custom_cors_and_security_headers() {
                 json!({"headers": {"allowedHosts": ["allowed.example"],
                     "stsSeconds": 60, "forceSTSHeader": true}}),
             ),
-            routed("h", "Host(`h.example`)", &["hdr"], "h"),
+            routed("h", "Host(`h.example`)", "h", &["hdr"]),
             routed(
                 "s",
                 "Host(`allowed.example`) || Host(`blocked.example`)",
-                &["strict"],
                 "h",
+                &["strict"],
             ),
         ],
     )
@@ -198,7 +163,7 @@ async fn headers_apply_custom_cors_and_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_scheme_and_regex_answer_with_traefik_status_codes() {
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     let backend = Backend::start("r").await;
     let e = create(
         &admin_url,
@@ -224,9 +189,9 @@ async fn redirect_scheme_and_regex_answer_with_traefik_status_codes() {
                 "old-new",
                 json!({"redirectRegex": {"regex": "^http://([^/]+)/old/(.*)", "replacement": "http://$1/new/$2"}}),
             ),
-            routed("https", "Host(`r.example`)", &["to-https"], "r"),
-            routed("same", "Host(`same.example`)", &["to-http"], "r"),
-            routed("regex", "Host(`rx.example`)", &["old-new"], "r"),
+            routed("https", "Host(`r.example`)", "r", &["to-https"]),
+            routed("same", "Host(`same.example`)", "r", &["to-http"]),
+            routed("regex", "Host(`rx.example`)", "r", &["old-new"]),
         ],
     )
     .await;
@@ -267,7 +232,7 @@ async fn redirect_scheme_and_regex_answer_with_traefik_status_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_type_is_only_detected_when_enabled() {
-    let (_cluster, admin_url, web) = one_node().await;
+    let (_cluster, admin_url, web) = one_node(&[]).await;
     // The backend answers "<name> <body length>" without a Content-Type: "<p> 0" sniffs as HTML.
     let backend = Backend::start("<p>").await;
     put(
@@ -285,9 +250,9 @@ async fn content_type_is_only_detected_when_enabled() {
                 "plain",
                 json!({"rule": "Host(`plain.example`)", "service": "b"}),
             ),
-            routed("off", "Host(`off.example`)", &["ct-off"], "b"),
-            routed("on", "Host(`on.example`)", &["ct-on"], "b"),
-            routed("typed", "Host(`typed.example`)", &["ct-on", "json"], "b"),
+            routed("off", "Host(`off.example`)", "b", &["ct-off"]),
+            routed("on", "Host(`on.example`)", "b", &["ct-on"]),
+            routed("typed", "Host(`typed.example`)", "b", &["ct-on", "json"]),
         ],
     )
     .await;

@@ -12,43 +12,6 @@ use serde_json::json;
 use support::backend::{get, http_client, send, Backend};
 use support::*;
 
-const ELECTION: Duration = Duration::from_secs(20);
-
-/// Creates or replaces objects in one transaction.
-async fn put(url: &str, objects: Vec<pb::Object>) -> u64 {
-    admin(url)
-        .apply(pb::ApplyRequest {
-            puts: objects,
-            deletes: vec![],
-            expected_revision: None,
-            dry_run: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .revision
-}
-
-fn mw(name: &str, spec: serde_json::Value) -> pb::Object {
-    object(pb::Kind::Middleware, name, spec)
-}
-
-fn routed(name: &str, rule: &str, service: &str, middlewares: &[&str]) -> pb::Object {
-    object(
-        pb::Kind::Router,
-        name,
-        json!({"rule": rule, "service": service, "middlewares": middlewares}),
-    )
-}
-
-async fn one_node(extra: &[&str]) -> (TestCluster, String, String) {
-    let cluster = TestCluster::start(1, extra);
-    wait_leader(&cluster, &[1], ELECTION).await;
-    let admin_url = cluster.url(1);
-    let web = cluster.nodes[&1].web();
-    (cluster, admin_url, web)
-}
-
 /// Polls until a request with `headers` answers `status`; returns its body.
 async fn until_status(web: &str, path: &str, headers: &[(&str, &str)], status: u16) -> String {
     let client = http_client();
@@ -85,9 +48,9 @@ async fn ip_allow_list_checks_the_peer_or_a_trusted_forwarded_for_chain() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw("local", json!({"ipAllowList": {"sourceRange": ["127.0.0.1/32"]}})),
-            mw("elsewhere", json!({"ipAllowList": {"sourceRange": ["192.0.2.0/24", "2001:db8::/32"], "rejectStatusCode": 404}})),
-            mw("client", json!({"ipAllowList": {"sourceRange": ["203.0.113.0/24"], "ipStrategy": {"depth": 2}}})),
+            middleware("local", json!({"ipAllowList": {"sourceRange": ["127.0.0.1/32"]}})),
+            middleware("elsewhere", json!({"ipAllowList": {"sourceRange": ["192.0.2.0/24", "2001:db8::/32"], "rejectStatusCode": 404}})),
+            middleware("client", json!({"ipAllowList": {"sourceRange": ["203.0.113.0/24"], "ipStrategy": {"depth": 2}}})),
             routed("local", "Path(`/local`)", "b", &["local"]),
             routed("elsewhere", "Path(`/elsewhere`)", "b", &["elsewhere"]),
             routed("client", "Path(`/client`)", "b", &["client"]),
@@ -128,7 +91,7 @@ async fn in_flight_req_answers_429_above_the_limit() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw("one", json!({"inFlightReq": {"amount": 1}})),
+            middleware("one", json!({"inFlightReq": {"amount": 1}})),
             routed("r", "PathPrefix(`/`)", "b", &["one"]),
         ],
     )
@@ -163,7 +126,7 @@ async fn in_flight_req_holds_a_slot_until_the_response_body_is_done() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw("one", json!({"inFlightReq": {"amount": 1}})),
+            middleware("one", json!({"inFlightReq": {"amount": 1}})),
             routed("r", "PathPrefix(`/`)", "b", &["one"]),
         ],
     )
@@ -198,7 +161,7 @@ async fn retry_moves_past_an_unreachable_server() {
         &admin_url,
         vec![
             object(pb::Kind::Service, "half", servers),
-            mw(
+            middleware(
                 "retry",
                 json!({"retry": {"attempts": 2, "initialInterval": "10ms"}}),
             ),
@@ -230,7 +193,7 @@ async fn circuit_breaker_trips_on_server_errors_and_stops_forwarding() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw("cb", json!({"circuitBreaker": {
+            middleware("cb", json!({"circuitBreaker": {
                 "expression": "ResponseCodeRatio(500, 600, 0, 600) > 0.5 || NetworkErrorRatio() > 0.5",
                 "checkPeriod": "50ms", "fallbackDuration": "1m", "responseCode": 418
             }})),
@@ -269,7 +232,7 @@ async fn circuit_breaker_recovers_once_the_service_is_healthy_again() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw(
+            middleware(
                 "cb",
                 json!({"circuitBreaker": {
                     "expression": "NetworkErrorRatio() > 0.5",
@@ -314,7 +277,7 @@ async fn buffering_limits_request_and_response_bodies() {
         &admin_url,
         vec![
             service("b", &backend.url()),
-            mw(
+            middleware(
                 "buf",
                 json!({"buffering": {"maxRequestBodyBytes": 10, "maxResponseBodyBytes": 70000}}),
             ),
@@ -380,7 +343,7 @@ async fn bad_traffic_middlewares_are_refused_at_write_time_with_the_reason() {
         (json!({"retry": {"attempts": 2, "backoff": "1s"}}), "backoff"),
     ];
     for (spec, needle) in cases {
-        let err = create(&admin_url, mw("bad", spec.clone()))
+        let err = create(&admin_url, middleware("bad", spec.clone()))
             .await
             .expect_err(&spec.to_string());
         assert_eq!(err.code(), tonic::Code::InvalidArgument, "{spec}");

@@ -17,21 +17,6 @@ use support::*;
 
 const ELECTION: Duration = Duration::from_secs(20);
 
-/// Creates or replaces objects in one transaction, returning its revision.
-async fn put(url: &str, objects: Vec<pb::Object>) -> u64 {
-    admin(url)
-        .apply(pb::ApplyRequest {
-            puts: objects,
-            deletes: vec![],
-            expected_revision: None,
-            dry_run: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .revision
-}
-
 fn svc(name: &str, spec: serde_json::Value) -> pb::Object {
     object(pb::Kind::Service, name, spec)
 }
@@ -99,14 +84,6 @@ async fn single_route(
     .await;
     until_status(&web, probe, "x", 200).await;
     (cluster, admin_url, web, backend)
-}
-
-async fn one_node(extra: &[&str]) -> (TestCluster, String, String) {
-    let cluster = TestCluster::start(1, extra);
-    wait_leader(&cluster, &[1], ELECTION).await;
-    let admin_url = cluster.url(1);
-    let web = cluster.nodes[&1].web();
-    (cluster, admin_url, web)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -355,6 +355,45 @@ pub async fn assert_converged(cluster: &TestCluster, ids: &[u64], revision: u64)
     }
 }
 
+/// Creates or replaces `objects` in one transaction (one revision).
+pub async fn try_put(url: &str, objects: Vec<pb::Object>) -> Result<u64, tonic::Status> {
+    admin(url)
+        .apply(pb::ApplyRequest {
+            puts: objects,
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().revision)
+}
+
+/// [`try_put`] that must succeed; returns its revision.
+pub async fn put(url: &str, objects: Vec<pb::Object>) -> u64 {
+    try_put(url, objects).await.expect("apply")
+}
+
+/// A middleware object.
+pub fn middleware(name: &str, spec: serde_json::Value) -> pb::Object {
+    object(pb::Kind::Middleware, name, spec)
+}
+
+/// A router with middlewares.
+pub fn routed(name: &str, rule: &str, service: &str, middlewares: &[&str]) -> pb::Object {
+    object(
+        pb::Kind::Router,
+        name,
+        serde_json::json!({"rule": rule, "service": service, "middlewares": middlewares}),
+    )
+}
+
+/// A one-node cluster with `extra` flags, once it leads: (cluster, admin URL, web URL).
+pub async fn one_node(extra: &[&str]) -> (TestCluster, String, String) {
+    let cluster = TestCluster::start(1, extra);
+    wait_leader(&cluster, &[1], Duration::from_secs(20)).await;
+    let admin_url = cluster.url(1);
+    let web = cluster.nodes[&1].web();
+    (cluster, admin_url, web)
+}
+
 pub fn object(kind: pb::Kind, name: &str, spec: serde_json::Value) -> pb::Object {
     pb::Object {
         kind: kind as i32,
