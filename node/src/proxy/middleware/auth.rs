@@ -17,7 +17,7 @@ pub use basic::BasicAuth;
 pub use digest::DigestAuth;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderName, HeaderValue, Request, Response, StatusCode};
 
 use crate::proxy::body::{full, ProxyBody};
 
@@ -58,6 +58,22 @@ fn realm(configured: &str) -> &str {
         "traefik"
     } else {
         configured
+    }
+}
+
+/// What an authenticated request carries on: without its credentials if `remove_header`,
+/// with the user's name in `header_field` if set.
+fn admit(
+    req: &mut Request<ProxyBody>,
+    user: &str,
+    remove_header: bool,
+    header_field: Option<&HeaderName>,
+) {
+    if remove_header {
+        req.headers_mut().remove(header::AUTHORIZATION);
+    }
+    if let (Some(field), Ok(value)) = (header_field, HeaderValue::from_str(user)) {
+        req.headers_mut().insert(field.clone(), value);
     }
 }
 

@@ -223,14 +223,12 @@ impl Middleware for DigestAuth {
                     return Ok(unauthorized(self.challenge(stale)));
                 }
             };
-            if self.remove_header {
-                req.headers_mut().remove(header::AUTHORIZATION);
-            }
-            if let Some(field) = &self.header_field {
-                if let Ok(v) = HeaderValue::from_str(&user) {
-                    req.headers_mut().insert(field.clone(), v);
-                }
-            }
+            super::admit(
+                &mut req,
+                &user,
+                self.remove_header,
+                self.header_field.as_ref(),
+            );
             next.run(req).await
         })
     }
