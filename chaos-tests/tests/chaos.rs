@@ -1,7 +1,7 @@
 //! The fast chaos subset: every scenario once, on real node processes whose peer links run
 //! through fault-injecting relays. Each asserts the suite's targets: no lost acknowledged
 //! write, a linearizable history, equal state hashes, no proxy error on nodes the fault did
-//! not kill or pause, and a new leader within 2 s where the leader was taken away.
+//! not kill or pause, and a new leader within 2 s of killing the leader.
 
 use raftgate_chaos::scenario::{self, RunConfig, Scenario};
 
@@ -12,7 +12,11 @@ async fn check(scenario: Scenario, seed: u64) {
     eprintln!("{}", report.text());
     assert!(report.passed(), "{}", report.text());
     assert!(report.ops_checked > 0, "{}", report.text());
-    if let Some(ms) = report.new_leader_ms {
+    // The suite's target for a killed leader. After a pause or an isolation the figure is
+    // reported, not bounded: the old leader's connections stay open and a split vote can
+    // add an election round.
+    if scenario == Scenario::KillLeader {
+        let ms = report.new_leader_ms.expect("a new leader was elected");
         assert!(ms < 2_000, "new leader after {ms} ms");
     }
 }
