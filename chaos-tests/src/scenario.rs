@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::backend::Backend;
-use crate::cluster::{admin, ChaosCluster, NodeId};
+use crate::cluster::{admin, wait_converged, wait_leader, Cluster, NodeId, ProcessCluster};
 use crate::linearizability::{self, OpKind, Outcome};
 use crate::workload::{self, ClientConfig, Clock, ProxyCounts};
 
@@ -134,11 +134,20 @@ impl Report {
     }
 }
 
-/// Runs `scenario` on a fresh three-node cluster.
+/// Runs `scenario` on a fresh three-node cluster of processes.
 pub async fn run(scenario: Scenario, config: &RunConfig) -> anyhow::Result<Report> {
-    let mut cluster = ChaosCluster::start(3, &[]).await?;
+    let mut cluster = ProcessCluster::start(3, &[]).await?;
+    run_with(&mut cluster, scenario, config).await
+}
+
+/// Runs `scenario` on `cluster` (fresh, just started), printing the nodes' logs if it fails.
+pub async fn run_with<C: Cluster>(
+    cluster: &mut C,
+    scenario: Scenario,
+    config: &RunConfig,
+) -> anyhow::Result<Report> {
     let all = cluster.ids();
-    let result = run_on(&mut cluster, scenario, config, &all).await;
+    let result = run_on(cluster, scenario, config, &all).await;
     if result.as_ref().map_or(true, |r| !r.passed()) {
         for id in cluster.ids() {
             eprintln!("----- node {id} log -----\n{}", cluster.log_tail(id, 30));
@@ -147,19 +156,25 @@ pub async fn run(scenario: Scenario, config: &RunConfig) -> anyhow::Result<Repor
     result
 }
 
-async fn run_on(
-    cluster: &mut ChaosCluster,
+async fn run_on<C: Cluster>(
+    cluster: &mut C,
     scenario: Scenario,
     config: &RunConfig,
     all: &[NodeId],
 ) -> anyhow::Result<Report> {
-    let (leader, _) = cluster
-        .wait_leader(all, Duration::from_secs(15))
+    let (leader, _) = wait_leader(cluster, all, Duration::from_secs(60))
         .await
         .ok_or_else(|| anyhow::anyhow!("no leader after start"))?;
     progress(scenario, &format!("leader is node {leader}"));
-    let backend = Backend::start().await?;
-    route_to(cluster, leader, &backend.url()).await?;
+    let backend = match cluster.route_target() {
+        Some(_) => None,
+        None => Some(Backend::start().await?),
+    };
+    let target = cluster
+        .route_target()
+        .or_else(|| backend.as_ref().map(Backend::url))
+        .unwrap_or_default();
+    route_to(cluster, leader, &target).await?;
     checks::wait_proxying(cluster, all, HOST).await?;
 
     progress(scenario, "every node proxies; starting the workload");
@@ -191,8 +206,7 @@ async fn run_on(
     let injected = fault::inject(cluster, scenario, leader).await?;
     progress(scenario, &format!("fault injected: {injected:?}"));
     let new_leader_ms = match injected.watch_leader {
-        Some(ref survivors) => cluster
-            .wait_leader(survivors, Duration::from_secs(10))
+        Some(ref survivors) => wait_leader(cluster, survivors, Duration::from_secs(10))
             .await
             .filter(|(l, _)| *l != leader)
             .map(|_| (clock.now() - fault_at) / 1_000_000),
@@ -213,13 +227,10 @@ async fn run_on(
 
     let members = injected.members_after.clone();
     let mut failures = Vec::new();
-    let (leader_after, _) = cluster
-        .wait_leader(&members, Duration::from_secs(15))
+    let (leader_after, _) = wait_leader(cluster, &members, Duration::from_secs(30))
         .await
         .ok_or_else(|| anyhow::anyhow!("no leader after healing"))?;
-    let converged = cluster
-        .wait_converged(&members, Duration::from_secs(15))
-        .await;
+    let converged = wait_converged(cluster, &members, Duration::from_secs(30)).await;
     if let Err(e) = &converged {
         failures.push(e.clone());
     }
@@ -295,7 +306,7 @@ fn progress(scenario: Scenario, what: &str) {
 }
 
 /// Creates the service and router the proxy traffic uses, through `leader`.
-async fn route_to(cluster: &ChaosCluster, leader: NodeId, backend: &str) -> anyhow::Result<()> {
+async fn route_to<C: Cluster>(cluster: &C, leader: NodeId, backend: &str) -> anyhow::Result<()> {
     let object = |kind: pb::Kind, name: &str, spec: serde_json::Value| pb::Object {
         kind: kind as i32,
         name: name.to_string(),

@@ -234,7 +234,7 @@ pub struct ProxyCounts {
     pub errors: u64,
 }
 
-/// Sends `GET /` with `Host: host` to every node's proxy every `every`, until `stop`.
+/// Sends `GET /ping` with `Host: host` to every node's proxy every `every`, until `stop`.
 pub async fn run_proxy_load(
     webs: BTreeMap<NodeId, SocketAddr>,
     host: &'static str,
@@ -252,7 +252,7 @@ pub async fn run_proxy_load(
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !*stop.borrow_and_update() {
                 tick.tick().await;
-                let req = http::Request::get(format!("http://{addr}/"))
+                let req = http::Request::get(format!("http://{addr}/ping"))
                     .header(http::header::HOST, host)
                     .body(Empty::new())
                     .expect("valid request");

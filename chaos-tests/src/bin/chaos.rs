@@ -2,11 +2,13 @@
 //! seeds, printing each run's figures and writing them all to a JSON report.
 //!
 //! `cargo build --release -p raftgate -p raftgate-chaos && target/release/chaos --rounds 3 --report chaos-report.json`
+//! (`--compose` runs on the docker compose deployment).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use raftgate_chaos::cluster::{node_binary, ComposeCluster};
 use raftgate_chaos::scenario::{self, RunConfig, Scenario};
 
 /// Runs chaos scenarios against real three-node raftgate clusters on loopback.
@@ -36,6 +38,10 @@ struct Args {
     /// Keys they share.
     #[arg(long, default_value_t = 6)]
     keys: usize,
+    /// Run on the docker compose deployment instead of local processes (asymmetric-link
+    /// and join-remove are not available there).
+    #[arg(long)]
+    compose: bool,
     /// Where to write the JSON report.
     #[arg(long, default_value = "chaos-report.json")]
     report: PathBuf,
@@ -44,7 +50,12 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let scenarios = if args.scenarios.is_empty() {
+    let scenarios = if args.scenarios.is_empty() && args.compose {
+        Scenario::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, Scenario::AsymmetricLink | Scenario::JoinRemove))
+            .collect()
+    } else if args.scenarios.is_empty() {
         Scenario::ALL.to_vec()
     } else {
         args.scenarios.clone()
@@ -60,7 +71,17 @@ async fn main() -> anyhow::Result<()> {
                 keys: args.keys,
                 seed: args.seed + round,
             };
-            let report = scenario::run(*scenario, &config).await?;
+            let report = if args.compose {
+                let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .parent()
+                    .expect("repository root");
+                let binary = node_binary();
+                let bin_dir = binary.parent().expect("binary directory");
+                let mut cluster = ComposeCluster::start(repo, bin_dir)?;
+                scenario::run_with(&mut cluster, *scenario, &config).await?
+            } else {
+                scenario::run(*scenario, &config).await?
+            };
             print!("{}", report.text());
             reports.push(report);
         }

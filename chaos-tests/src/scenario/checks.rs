@@ -8,21 +8,21 @@ use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::cluster::{ChaosCluster, NodeId};
+use crate::cluster::{Cluster, NodeId};
 use crate::linearizability::{OpKind, Operation, Outcome};
 
 /// Waits until every node in `ids` proxies `Host: host` with a 2xx.
-pub async fn wait_proxying(
-    cluster: &ChaosCluster,
+pub async fn wait_proxying<C: Cluster>(
+    cluster: &C,
     ids: &[NodeId],
     host: &str,
 ) -> anyhow::Result<()> {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let webs = cluster.web_addrs();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(60);
     for id in ids {
         loop {
-            let req = http::Request::get(format!("http://{}/", webs[id]))
+            let req = http::Request::get(format!("http://{}/ping", webs[id]))
                 .header(http::header::HOST, host)
                 .body(Empty::new())?;
             if let Ok(resp) = client.request(req).await {

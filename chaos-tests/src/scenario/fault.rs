@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use raftgate_proto as pb;
 
-use crate::cluster::{admin, ChaosCluster, NodeId};
+use crate::cluster::{admin, wait_leader, Cluster, NodeId};
 
 /// A fault scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,8 +70,8 @@ pub struct Injected {
 }
 
 /// Injects `scenario`'s fault; `leader` leads when it starts.
-pub async fn inject(
-    cluster: &mut ChaosCluster,
+pub async fn inject<C: Cluster>(
+    cluster: &mut C,
     scenario: Scenario,
     leader: NodeId,
 ) -> anyhow::Result<Injected> {
@@ -86,43 +86,52 @@ pub async fn inject(
     };
     match scenario {
         Scenario::KillLeader => {
-            cluster.node_mut(leader).kill();
+            cluster.kill(leader)?;
             injected.faulted = vec![leader];
             injected.watch_leader = Some(others);
         }
         Scenario::RestartNode => {
             // The restarted node may well lead again: no "new leader" figure here.
-            cluster.node_mut(leader).kill();
+            cluster.kill(leader)?;
             cluster.restart(leader)?;
             injected.faulted = vec![leader];
         }
         Scenario::KillFollower => {
-            cluster.node_mut(follower).kill();
+            cluster.kill(follower)?;
             injected.target = follower;
             injected.faulted = vec![follower];
         }
         Scenario::PauseLeader => {
-            cluster.node_mut(leader).pause();
+            cluster.pause(leader)?;
             injected.faulted = vec![leader];
             injected.watch_leader = Some(others);
         }
         Scenario::IsolateLeader => {
-            cluster.isolate(leader);
+            cluster.isolate(leader)?;
+            if cluster.cuts_clients_off() {
+                injected.faulted = vec![leader];
+            }
             injected.watch_leader = Some(others);
         }
         Scenario::SplitTwoOne => {
             let majority: Vec<NodeId> = all.iter().copied().filter(|i| *i != follower).collect();
-            cluster.partition(&[&[follower], &majority]);
+            cluster.partition(&[&[follower], &majority])?;
             injected.target = follower;
+            if cluster.cuts_clients_off() {
+                injected.faulted = vec![follower];
+            }
         }
         Scenario::AsymmetricLink => {
-            cluster.drop_one_way(leader, follower);
+            if !cluster.drop_one_way(leader, follower)? {
+                anyhow::bail!("this cluster backend cannot make an asymmetric link");
+            }
             injected.target = follower;
         }
         Scenario::JoinRemove => {
             let new_id = all.iter().max().copied().unwrap_or(0) + 1;
-            cluster.add_node(new_id)?;
-            cluster.start_added(new_id, &all)?;
+            if !cluster.add_node(new_id, &all)? {
+                anyhow::bail!("this cluster backend cannot add a node");
+            }
             injected.target = new_id;
             membership(cluster, leader, |mut c| async move {
                 c.add_node(pb::AddNodeRequest {
@@ -141,37 +150,36 @@ pub async fn inject(
 }
 
 /// Heals the fault `injected` describes.
-pub async fn heal(
-    cluster: &mut ChaosCluster,
+pub async fn heal<C: Cluster>(
+    cluster: &mut C,
     scenario: Scenario,
     injected: &Injected,
 ) -> anyhow::Result<()> {
     match scenario {
         Scenario::KillLeader | Scenario::KillFollower => cluster.restart(injected.target)?,
-        Scenario::PauseLeader => cluster.node_mut(injected.target).resume(),
+        Scenario::PauseLeader => cluster.resume(injected.target)?,
         Scenario::IsolateLeader | Scenario::SplitTwoOne | Scenario::AsymmetricLink => {
-            cluster.heal()
+            cluster.heal()?
         }
         Scenario::RestartNode => {}
         Scenario::JoinRemove => {
             let id = injected.target;
             let members = injected.members_after.clone();
-            let (leader, _) = cluster
-                .wait_leader(&members, Duration::from_secs(10))
+            let (leader, _) = wait_leader(cluster, &members, Duration::from_secs(10))
                 .await
                 .ok_or_else(|| anyhow::anyhow!("no leader to remove node {id}"))?;
             membership(cluster, leader, |mut c| async move {
                 c.remove_node(pb::RemoveNodeRequest { id }).await.map(drop)
             })
             .await?;
-            cluster.node_mut(id).kill();
+            cluster.kill(id)?;
         }
     }
     Ok(())
 }
 
 /// Runs a membership change through `leader`, retrying while one is in progress.
-async fn membership<F, Fut>(cluster: &ChaosCluster, leader: NodeId, call: F) -> anyhow::Result<()>
+async fn membership<C: Cluster, F, Fut>(cluster: &C, leader: NodeId, call: F) -> anyhow::Result<()>
 where
     F: Fn(raftgate_proto::admin_client::AdminClient<tonic::transport::Channel>) -> Fut,
     Fut: std::future::Future<Output = Result<(), tonic::Status>>,
