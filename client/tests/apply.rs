@@ -341,6 +341,6 @@ async fn the_example_in_deploy_applies() {
     );
     let out = apply(&at, &["-f", example]).await;
     assert_eq!(out["written"], true, "{out}");
-    assert_eq!(actions(&out).len(), 8, "{out}");
+    assert_eq!(actions(&out).len(), 9, "{out}");
     cluster.shutdown().await;
 }
