@@ -48,6 +48,11 @@ pub trait Middleware: Send + Sync + 'static {
     fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult>;
 }
 
+/// Answers the request here, without passing it on (a refusal, a redirect).
+pub fn answer<'a>(resp: Response<ProxyBody>) -> BoxFuture<'a, ProxyResult> {
+    Box::pin(std::future::ready(Ok(resp)))
+}
+
 /// A router's compiled middlewares, in the order they run.
 pub type MiddlewareChain = Arc<[Arc<dyn Middleware>]>;
 
@@ -98,6 +103,19 @@ impl<'a> Next<'a> {
                 },
             ),
             None => self.service.clone().serve(req, self.upstream.clone()),
+        }
+    }
+
+    /// Applies `edit` to the request, then passes it on; an edit that fails answers with its
+    /// error. For middlewares that only change the request: they need no future of their own.
+    pub fn run_edited(
+        self,
+        mut req: Request<ProxyBody>,
+        edit: impl FnOnce(&mut Request<ProxyBody>) -> Result<(), ProxyError>,
+    ) -> BoxFuture<'a, ProxyResult> {
+        match edit(&mut req) {
+            Ok(()) => self.run(req),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }
 

@@ -15,7 +15,7 @@ use http::{Request, StatusCode};
 
 use super::respond::status_response;
 use super::source::Source;
-use super::{Middleware, Next, ProxyResult};
+use super::{answer, Middleware, Next, ProxyResult};
 use crate::proxy::body::{boxed, Guarded, ProxyBody};
 
 /// A compiled `inFlightReq`.
@@ -77,8 +77,7 @@ impl Middleware for InFlightReq {
         let key = self.source.key(&req, next.ctx());
         let Some(slot) = self.acquire(key) else {
             tracing::debug!("inFlightReq: too many requests in flight");
-            let resp = status_response(StatusCode::TOO_MANY_REQUESTS);
-            return Box::pin(async move { Ok(resp) });
+            return answer(status_response(StatusCode::TOO_MANY_REQUESTS));
         };
         Box::pin(async move {
             let resp = next.run(req).await?;

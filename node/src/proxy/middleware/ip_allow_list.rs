@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use super::ip_strategy::{parse_net, IpStrategy};
 use super::respond::status_response;
-use super::{Middleware, Next, ProxyResult};
+use super::{answer, Middleware, Next, ProxyResult};
 use crate::proxy::body::ProxyBody;
 
 /// A compiled `ipAllowList`.
@@ -51,8 +51,7 @@ impl Middleware for IpAllowList {
         let allowed = client.is_some_and(|ip| self.ranges.iter().any(|n| n.contains(&ip)));
         if !allowed {
             tracing::debug!(client = ?client, "ipAllowList refused the request");
-            let resp = status_response(self.reject);
-            return Box::pin(async move { Ok(resp) });
+            return answer(status_response(self.reject));
         }
         next.run(req)
     }

@@ -41,6 +41,16 @@ fn header_value(value: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(value).ok()
 }
 
+/// Sets the path left after stripping `prefix`, and reports the prefix in
+/// `X-Forwarded-Prefix`.
+fn strip_to(req: &mut Request<ProxyBody>, path: &str, prefix: &str) -> Result<(), ProxyError> {
+    set_path(req, path)?;
+    if let Some(v) = header_value(prefix) {
+        req.headers_mut().append(X_FORWARDED_PREFIX, v);
+    }
+    Ok(())
+}
+
 /// `addPrefix`.
 pub struct AddPrefix {
     prefix: String,
@@ -56,15 +66,10 @@ impl AddPrefix {
 }
 
 impl Middleware for AddPrefix {
-    fn handle<'a>(
-        &'a self,
-        mut req: Request<ProxyBody>,
-        next: Next<'a>,
-    ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
+    fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
+        next.run_edited(req, |req| {
             let path = format!("{}{}", self.prefix, req.uri().path());
-            set_path(&mut req, &path)?;
-            next.run(req).await
+            set_path(req, &path)
         })
     }
 }
@@ -104,19 +109,10 @@ impl StripPrefix {
 }
 
 impl Middleware for StripPrefix {
-    fn handle<'a>(
-        &'a self,
-        mut req: Request<ProxyBody>,
-        next: Next<'a>,
-    ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            if let Some((path, prefix)) = self.strip(req.uri().path()) {
-                set_path(&mut req, &path)?;
-                if let Some(v) = header_value(prefix) {
-                    req.headers_mut().append(X_FORWARDED_PREFIX, v);
-                }
-            }
-            next.run(req).await
+    fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
+        next.run_edited(req, |req| match self.strip(req.uri().path()) {
+            Some((path, prefix)) => strip_to(req, &path, prefix),
+            None => Ok(()),
         })
     }
 }
@@ -150,19 +146,10 @@ impl StripPrefixRegex {
 }
 
 impl Middleware for StripPrefixRegex {
-    fn handle<'a>(
-        &'a self,
-        mut req: Request<ProxyBody>,
-        next: Next<'a>,
-    ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            if let Some((path, prefix)) = self.strip(req.uri().path()) {
-                set_path(&mut req, &path)?;
-                if let Some(v) = header_value(&prefix) {
-                    req.headers_mut().append(X_FORWARDED_PREFIX, v);
-                }
-            }
-            next.run(req).await
+    fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
+        next.run_edited(req, |req| match self.strip(req.uri().path()) {
+            Some((path, prefix)) => strip_to(req, &path, &prefix),
+            None => Ok(()),
         })
     }
 }
@@ -189,15 +176,8 @@ fn replace(req: &mut Request<ProxyBody>, path: &str) -> Result<(), ProxyError> {
 }
 
 impl Middleware for ReplacePath {
-    fn handle<'a>(
-        &'a self,
-        mut req: Request<ProxyBody>,
-        next: Next<'a>,
-    ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            replace(&mut req, &self.path)?;
-            next.run(req).await
-        })
+    fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
+        next.run_edited(req, |req| replace(req, &self.path))
     }
 }
 
@@ -218,20 +198,16 @@ impl ReplacePathRegex {
 }
 
 impl Middleware for ReplacePathRegex {
-    fn handle<'a>(
-        &'a self,
-        mut req: Request<ProxyBody>,
-        next: Next<'a>,
-    ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            if self.regex.is_match(req.uri().path()) {
-                let path = self
-                    .regex
-                    .replace_all(req.uri().path(), self.replacement.as_str())
-                    .into_owned();
-                replace(&mut req, &path)?;
+    fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
+        next.run_edited(req, |req| {
+            if !self.regex.is_match(req.uri().path()) {
+                return Ok(());
             }
-            next.run(req).await
+            let path = self
+                .regex
+                .replace_all(req.uri().path(), self.replacement.as_str())
+                .into_owned();
+            replace(req, &path)
         })
     }
 }

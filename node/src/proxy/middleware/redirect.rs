@@ -23,7 +23,7 @@ use futures::future::BoxFuture;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use regex::Regex;
 
-use super::{Middleware, Next, ProxyResult};
+use super::{answer, Middleware, Next, ProxyResult};
 use crate::proxy::body::{full, ProxyBody};
 
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
@@ -159,13 +159,11 @@ impl RedirectScheme {
 
 impl Middleware for RedirectScheme {
     fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            let (old, new) = self.urls(&req, next.ctx().scheme);
-            if old == new {
-                return next.run(req).await;
-            }
-            Ok(redirect(req.method(), &new, self.permanent))
-        })
+        let (old, new) = self.urls(&req, next.ctx().scheme);
+        if old == new {
+            return next.run(req);
+        }
+        answer(redirect(req.method(), &new, self.permanent))
     }
 }
 
@@ -198,18 +196,16 @@ impl RedirectRegex {
 
 impl Middleware for RedirectRegex {
     fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            let url = format!(
-                "{}://{}{}",
-                next.ctx().scheme,
-                host(&req),
-                request_uri(&req)
-            );
-            match self.rewrite(&url) {
-                Some(new) => Ok(redirect(req.method(), &new, self.permanent)),
-                None => next.run(req).await,
-            }
-        })
+        let url = format!(
+            "{}://{}{}",
+            next.ctx().scheme,
+            host(&req),
+            request_uri(&req)
+        );
+        match self.rewrite(&url) {
+            Some(new) => answer(redirect(req.method(), &new, self.permanent)),
+            None => next.run(req),
+        }
     }
 }
 

@@ -34,7 +34,7 @@ use super::htpasswd::ct_eq;
 use super::nonce::{now, NonceState, Nonces};
 use super::{load_entries, realm, unauthorized};
 use crate::proxy::body::ProxyBody;
-use crate::proxy::middleware::{Middleware, Next, ProxyResult};
+use crate::proxy::middleware::{answer, Middleware, Next, ProxyResult};
 
 /// A compiled `digestAuth`.
 pub struct DigestAuth {
@@ -206,31 +206,29 @@ impl Middleware for DigestAuth {
         mut req: Request<ProxyBody>,
         next: Next<'a>,
     ) -> BoxFuture<'a, ProxyResult> {
-        Box::pin(async move {
-            let uri = req
-                .uri()
-                .path_and_query()
-                .map_or("/", |pq| pq.as_str())
-                .to_string();
-            let outcome = match req.headers().get(header::AUTHORIZATION) {
-                Some(value) => self.authenticate(req.method(), &uri, value),
-                None => Err(false),
-            };
-            let user = match outcome {
-                Ok(user) => user,
-                Err(stale) => {
-                    tracing::debug!(stale, "digest authentication failed");
-                    return Ok(unauthorized(self.challenge(stale)));
-                }
-            };
-            super::admit(
-                &mut req,
-                &user,
-                self.remove_header,
-                self.header_field.as_ref(),
-            );
-            next.run(req).await
-        })
+        let uri = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
+        let outcome = match req.headers().get(header::AUTHORIZATION) {
+            Some(value) => self.authenticate(req.method(), &uri, value),
+            None => Err(false),
+        };
+        let user = match outcome {
+            Ok(user) => user,
+            Err(stale) => {
+                tracing::debug!(stale, "digest authentication failed");
+                return answer(unauthorized(self.challenge(stale)));
+            }
+        };
+        super::admit(
+            &mut req,
+            &user,
+            self.remove_header,
+            self.header_field.as_ref(),
+        );
+        next.run(req)
     }
 }
 

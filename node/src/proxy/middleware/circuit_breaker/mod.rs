@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use self::metrics::Window;
 use super::respond::status_response;
-use super::{Middleware, Next, ProxyResult};
+use super::{answer, Middleware, Next, ProxyResult};
 use crate::proxy::body::ProxyBody;
 
 const CLOSED: u8 = 0;
@@ -165,8 +165,7 @@ impl Middleware for CircuitBreaker {
     fn handle<'a>(&'a self, req: Request<ProxyBody>, next: Next<'a>) -> BoxFuture<'a, ProxyResult> {
         let started = Instant::now();
         if !self.admit(started) {
-            let resp = status_response(self.response);
-            return Box::pin(async move { Ok(resp) });
+            return answer(status_response(self.response));
         }
         Box::pin(async move {
             let result = next.run(req).await;
