@@ -166,14 +166,14 @@ async fn run_on<C: Cluster>(
         .await
         .ok_or_else(|| anyhow::anyhow!("no leader after start"))?;
     progress(scenario, &format!("leader is node {leader}"));
-    let backend = match cluster.route_target() {
-        Some(_) => None,
-        None => Some(Backend::start().await?),
+    // A loopback backend, kept alive for the run, unless the cluster names its own target.
+    let (target, _backend) = match cluster.route_target() {
+        Some(url) => (url, None),
+        None => {
+            let backend = Backend::start().await?;
+            (backend.url(), Some(backend))
+        }
     };
-    let target = cluster
-        .route_target()
-        .or_else(|| backend.as_ref().map(Backend::url))
-        .unwrap_or_default();
     route_to(cluster, leader, &target).await?;
     checks::wait_proxying(cluster, all, HOST).await?;
 

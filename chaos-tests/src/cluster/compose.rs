@@ -40,6 +40,7 @@ fn run(cmd: &mut Command) -> std::io::Result<Output> {
 /// A compose project, taken down with its volumes when dropped.
 pub struct ComposeCluster {
     project: String,
+    image: String,
     file: PathBuf,
     env: Vec<(String, String)>,
     base: String,
@@ -61,6 +62,7 @@ impl ComposeCluster {
             free_port_base().ok_or_else(|| std::io::Error::other("no free host port prefix"))?;
         let cluster = Self {
             project: format!("rgchaos{}", std::process::id()),
+            image: image.clone(),
             file: repo.join("deploy/compose/docker-compose.yml"),
             env: vec![
                 ("RAFTGATE_IMAGE".into(), image),
@@ -242,7 +244,6 @@ impl Drop for ComposeCluster {
         if let Err(e) = self.compose(&["down", "-v", "--timeout", "5"]) {
             eprintln!("compose down failed: {e}");
         }
-        let image = self.env[0].1.clone();
-        let _ = self.docker(&["rmi", "-f", &image]);
+        let _ = self.docker(&["rmi", "-f", &self.image]);
     }
 }
