@@ -13,8 +13,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// What the forwarding headers describe.
 pub struct ForwardInfo<'a> {
-    /// The client's address.
-    pub client_ip: IpAddr,
+    /// The client's address, as a header value (`X-Forwarded-For`, `X-Real-Ip`).
+    pub client_ip: &'a HeaderValue,
     /// `http` or `https`.
     pub proto: &'static str,
     /// The Host the client asked for, as sent.
@@ -37,7 +37,7 @@ const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
@@ -47,6 +47,22 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TRAILER,
     header::TRANSFER_ENCODING,
 ];
+
+/// Where `name` is in [`HOP_BY_HOP`]; `Upgrade` is 8.
+fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    Some(match name.as_str() {
+        "connection" => 0,
+        "keep-alive" => 1,
+        "proxy-connection" => 2,
+        "proxy-authenticate" => 3,
+        "proxy-authorization" => 4,
+        "te" => 5,
+        "trailer" => 6,
+        "transfer-encoding" => 7,
+        "upgrade" => 8,
+        _ => return None,
+    })
+}
 
 /// Whether a request asks to switch protocols (WebSocket and other `Upgrade`s).
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -62,21 +78,43 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// Removes hop-by-hop headers, including those named in `Connection`. For an upgrade,
 /// `Connection: upgrade` and `Upgrade` are kept so the switch reaches the other side.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
-        if !(upgrade && *name == header::UPGRADE) {
-            headers.remove(name);
+    // One pass over the names first: a lookup by name costs as much when the name is absent,
+    // and most messages carry one of these at most (`Connection: keep-alive`).
+    let mut present = [false; 9];
+    for name in headers.keys() {
+        if let Some(i) = hop_by_hop_index(name) {
+            present[i] = true;
         }
+    }
+    let has_upgrade = present[8];
+    // Names listed in `Connection` that are not hop-by-hop already (rare: no allocation
+    // unless there is one).
+    let named: Vec<HeaderName> = if present[0] {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| {
+                !t.eq_ignore_ascii_case("keep-alive")
+                    && !t.eq_ignore_ascii_case("close")
+                    && !t.eq_ignore_ascii_case("upgrade")
+            })
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for name in &named {
+        headers.remove(name);
+    }
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, here)| *here) {
+        headers.remove(name);
     }
     if upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
+    } else if has_upgrade {
         headers.remove(header::UPGRADE);
     }
 }
@@ -84,69 +122,87 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 /// Rewrites a request's headers for the upstream.
 pub fn request_headers(headers: &mut HeaderMap, info: &ForwardInfo<'_>, upgrade: bool) {
     strip_hop_by_hop(headers, upgrade);
-    if !info.trusted {
-        for name in [
-            X_FORWARDED_FOR,
-            X_REAL_IP,
-            X_FORWARDED_PROTO,
-            X_FORWARDED_HOST,
-            X_FORWARDED_PORT,
-        ] {
-            headers.remove(name);
-        }
+    // Room for the six headers below: at most one growth of the map.
+    headers.reserve(6);
+    if info.trusted {
+        keep_forwarded(headers, info);
+    } else {
+        // `insert` replaces whatever the client sent: one lookup per header.
+        headers.insert(X_FORWARDED_FOR, info.client_ip.clone());
+        headers.insert(X_REAL_IP, info.client_ip.clone());
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(info.proto));
+        match info.host {
+            Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
+            None => headers.remove(X_FORWARDED_HOST),
+        };
+        headers.insert(X_FORWARDED_PORT, forwarded_port(info));
     }
-    let peer = info.client_ip.to_string();
+    headers.insert(X_FORWARDED_SERVER, info.server.clone());
+}
+
+/// The forwarding headers of a trusted peer: its `X-Forwarded-For` chain extended with the
+/// peer, the others set only where absent.
+fn keep_forwarded(headers: &mut HeaderMap, info: &ForwardInfo<'_>) {
+    let peer = info.client_ip.to_str().unwrap_or_default();
     let chain: Vec<&str> = headers
         .get_all(X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .chain(std::iter::once(peer.as_str()))
+        .chain(std::iter::once(peer))
         .collect();
     if let Ok(xff) = HeaderValue::from_str(&chain.join(", ")) {
         headers.insert(X_FORWARDED_FOR, xff);
     }
-    if !headers.contains_key(X_REAL_IP) {
-        if let Ok(ip) = HeaderValue::from_str(&peer) {
-            headers.insert(X_REAL_IP, ip);
-        }
+    headers
+        .entry(X_REAL_IP)
+        .or_insert_with(|| info.client_ip.clone());
+    headers
+        .entry(X_FORWARDED_PROTO)
+        .or_insert_with(|| HeaderValue::from_static(info.proto));
+    if let Some(host) = info.host {
+        headers
+            .entry(X_FORWARDED_HOST)
+            .or_insert_with(|| host.clone());
     }
-    if !headers.contains_key(X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(info.proto));
-    }
-    headers.insert(X_FORWARDED_SERVER, info.server.clone());
-    if !headers.contains_key(X_FORWARDED_HOST) {
-        if let Some(host) = info.host {
-            headers.insert(X_FORWARDED_HOST, host.clone());
-        }
-    }
-    if !headers.contains_key(X_FORWARDED_PORT) {
-        let port = info
-            .host
-            .and_then(|h| h.to_str().ok())
-            .and_then(host_port)
-            .unwrap_or(info.port);
-        headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
-    }
+    headers
+        .entry(X_FORWARDED_PORT)
+        .or_insert_with(|| forwarded_port(info));
 }
 
-/// The port of a `host[:port]` value, if it has one.
-fn host_port(host: &str) -> Option<u16> {
+/// `X-Forwarded-Port`: the Host's port, else the entrypoint's.
+fn forwarded_port(info: &ForwardInfo<'_>) -> HeaderValue {
+    info.host
+        .and_then(|h| h.to_str().ok())
+        .and_then(host_port)
+        .and_then(|port| HeaderValue::from_str(port).ok())
+        .unwrap_or_else(|| HeaderValue::from(info.port))
+}
+
+/// The header value of a client address.
+pub fn ip_header(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value")
+}
+
+/// The port of a `host[:port]` value, if it has one (digits only, as it was written).
+fn host_port(host: &str) -> Option<&str> {
     let (_, port) = host.rsplit_once(':')?;
     if host.starts_with('[') && !host[..host.len() - port.len() - 1].ends_with(']') {
         return None;
     }
-    port.parse().ok()
+    port.parse::<u16>().ok().map(|_| port)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    static CLIENT: HeaderValue = HeaderValue::from_static("10.1.2.3");
+
     fn info<'a>(host: Option<&'a HeaderValue>, server: &'a HeaderValue) -> ForwardInfo<'a> {
         ForwardInfo {
-            client_ip: "10.1.2.3".parse().unwrap(),
+            client_ip: &CLIENT,
             proto: "http",
             host,
             port: 8080,

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 
 use super::body::{boxed, ProxyBody};
 use super::error::ProxyError;
-use super::forward::{is_upgrade, request_headers, ForwardInfo};
+use super::forward::{ip_header, is_upgrade, request_headers, ForwardInfo};
 use super::middleware::{Next, RequestCtx};
 use super::request::{normalize_host, normalize_path, RequestInfo};
 use super::runtime::Runtime;
@@ -36,14 +36,39 @@ pub struct EntryPointContext {
     pub metrics: RequestMetrics,
 }
 
+/// One client connection: what its requests share.
+pub struct Downstream {
+    /// The entrypoint it came in through.
+    pub entrypoint: Arc<EntryPointContext>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The client's IP as a header value, formatted once per connection.
+    pub peer_ip: HeaderValue,
+    /// Whether the client may send `X-Forwarded-*` headers that are kept.
+    pub trusted: bool,
+}
+
+impl Downstream {
+    /// The context of a connection from `peer` to `entrypoint`.
+    pub fn new(entrypoint: Arc<EntryPointContext>, peer: SocketAddr) -> Self {
+        let trusted = entrypoint
+            .trusted_ips
+            .iter()
+            .any(|net| net.contains(&peer.ip()));
+        Self {
+            entrypoint,
+            peer,
+            peer_ip: ip_header(peer.ip()),
+            trusted,
+        }
+    }
+}
+
 /// Serves one request; every failure becomes a response here.
-pub async fn handle(
-    ctx: Arc<EntryPointContext>,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-) -> Response<ProxyBody> {
+pub async fn handle(conn: Arc<Downstream>, req: Request<Incoming>) -> Response<ProxyBody> {
     let started = std::time::Instant::now();
-    let resp = match route(&ctx, req, peer).await {
+    let ctx = &conn.entrypoint;
+    let resp = match route(&conn, req).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(error = %e, "request answered by the proxy");
@@ -56,10 +81,11 @@ pub async fn handle(
 }
 
 async fn route(
-    ctx: &EntryPointContext,
+    conn: &Downstream,
     req: Request<Incoming>,
-    peer: SocketAddr,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    let ctx = &*conn.entrypoint;
+    let peer = conn.peer;
     let (mut parts, body) = req.into_parts();
     if parts.headers.contains_key(header::TRANSFER_ENCODING)
         && parts.headers.contains_key(header::CONTENT_LENGTH)
@@ -123,12 +149,12 @@ async fn route(
     }
     let upgrade = is_upgrade(&parts.headers);
     let info = ForwardInfo {
-        client_ip: peer.ip(),
+        client_ip: &conn.peer_ip,
         proto: "http",
         host: host_header.as_ref(),
         port: ctx.port,
         server: &ctx.server_name,
-        trusted: ctx.trusted_ips.iter().any(|net| net.contains(&peer.ip())),
+        trusted: conn.trusted,
     };
     request_headers(&mut parts.headers, &info, upgrade);
     drop(path);

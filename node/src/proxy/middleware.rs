@@ -102,7 +102,7 @@ impl<'a> Next<'a> {
                     ..self
                 },
             ),
-            None => self.service.clone().serve(req, self.upstream.clone()),
+            None => Box::pin(self.service.clone().serve(req, self.upstream.clone())),
         }
     }
 

@@ -12,7 +12,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::handler::{handle, EntryPointContext};
+use super::handler::{handle, Downstream, EntryPointContext};
 
 /// Connection limits of an entrypoint.
 #[derive(Debug, Clone)]
@@ -50,10 +50,10 @@ pub async fn serve(
             _ = stop.wait_for(|s| *s) => break,
         };
         let _ = stream.set_nodelay(true);
-        let ctx = ctx.clone();
+        let downstream = Arc::new(Downstream::new(ctx.clone(), peer));
         let service = service_fn(move |req| {
-            let ctx = ctx.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(ctx, req, peer).await) }
+            let downstream = downstream.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(downstream, req).await) }
         });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());

@@ -6,18 +6,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
-use http::uri::{Authority, Scheme};
+use std::future::{ready, Future};
+
+use futures::future::{BoxFuture, Either};
+use futures::FutureExt;
+use http::uri::Authority;
 use http::{header, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Body;
 use hyper_util::rt::TokioIo;
 
-use super::balance::{LoadBalancer, ServerState, SmoothWrr, StickyCookie};
+use super::balance::{InflightGuard, LoadBalancer, SmoothWrr, StickyCookie};
 use super::body::{boxed, empty, full, Guarded, ProxyBody};
 use super::error::ProxyError;
 use super::forward::{is_upgrade, strip_hop_by_hop};
-use super::upstream::Upstream;
+use super::upstream::{Upstream, UpstreamBody};
 
 /// Mirrored bodies are buffered up to this size when the service sets no `maxBodySize`.
 pub const DEFAULT_MIRROR_BODY_LIMIT: u64 = 4 << 20;
@@ -37,7 +40,6 @@ pub enum ServiceRuntime {
 /// Where a server is reached.
 #[derive(Debug, Clone)]
 pub struct Target {
-    scheme: Scheme,
     authority: Authority,
     h2c: bool,
 }
@@ -50,17 +52,13 @@ impl Target {
             .authority()
             .cloned()
             .ok_or_else(|| format!("{url}: no host"))?;
-        let (scheme, h2c) = match uri.scheme_str() {
-            Some("http") => (Scheme::HTTP, false),
-            Some("h2c") => (Scheme::HTTP, true),
+        let h2c = match uri.scheme_str() {
+            Some("http") => false,
+            Some("h2c") => true,
             Some(other) => return Err(format!("{url}: scheme {other} is not supported yet")),
             None => return Err(format!("{url}: no scheme")),
         };
-        Ok(Self {
-            scheme,
-            authority,
-            h2c,
-        })
+        Ok(Self { authority, h2c })
     }
 }
 
@@ -149,7 +147,7 @@ pub struct Failover {
 /// A load-balanced service with one server at `url`, for tests of code in front of services.
 #[cfg(test)]
 pub(crate) fn single_server_for_tests(url: &str) -> Arc<ServiceRuntime> {
-    let server = ServerState::parse(url).expect("server url");
+    let server = super::balance::ServerState::parse(url).expect("server url");
     Arc::new(ServiceRuntime::Balanced(Balanced {
         name: "test".into(),
         lb: LoadBalancer::new(vec![(server, 1)], super::balance::Strategy::Wrr, None),
@@ -170,8 +168,22 @@ impl ServiceRuntime {
         }
     }
 
-    /// Serves `req` (headers already prepared for forwarding).
+    /// Serves `req` (headers already prepared for forwarding). A load-balanced service's
+    /// future is returned as it is (no box, no copy of the request into an outer future);
+    /// services made of services are boxed.
     pub fn serve(
+        self: Arc<Self>,
+        req: Request<ProxyBody>,
+        upstream: Arc<Upstream>,
+    ) -> impl Future<Output = Result<Response<ProxyBody>, ProxyError>> + Send + 'static {
+        if let ServiceRuntime::Balanced(b) = &*self {
+            return Either::Left(b.serve(req, b.transport.as_deref().unwrap_or(&upstream)));
+        }
+        Either::Right(self.serve_composite(req, upstream))
+    }
+
+    /// Serves through a service made of services (boxed: they recurse).
+    fn serve_composite(
         self: Arc<Self>,
         req: Request<ProxyBody>,
         upstream: Arc<Upstream>,
@@ -198,62 +210,61 @@ impl ServiceRuntime {
 }
 
 impl Balanced {
-    async fn serve(
+    /// Picks a server and sends `req` to it; the rest happens when the response comes.
+    fn serve(
         &self,
         mut req: Request<ProxyBody>,
         upstream: &Upstream,
-    ) -> Result<Response<ProxyBody>, ProxyError> {
-        let pick = self
-            .lb
-            .pick(req.headers())
-            .ok_or_else(|| ProxyError::NoServer(self.name.clone()))?;
-        let server: &Arc<ServerState> = &self.lb.servers()[pick.index];
+    ) -> impl Future<Output = Result<Response<ProxyBody>, ProxyError>> + Send + 'static {
+        let Some(pick) = self.lb.pick(req.headers()) else {
+            return Either::Left(ready(Err(ProxyError::NoServer(self.name.clone()))));
+        };
         let target = &self.targets[pick.index];
-        let guard = server.begin();
-        let client_upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
-
-        let (mut parts, body) = req.into_parts();
-        let path_and_query = parts.uri.path_and_query().cloned();
-        let mut uri = Uri::builder()
-            .scheme(target.scheme.clone())
-            .authority(target.authority.clone());
-        if let Some(pq) = path_and_query {
-            uri = uri.path_and_query(pq);
-        } else {
-            uri = uri.path_and_query("/");
-        }
-        parts.uri = uri
-            .build()
-            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
-        parts.version = if target.h2c {
+        let after = AfterResponse {
+            _inflight: self.lb.servers()[pick.index].begin(),
+            client_upgrade: is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req)),
+            set_cookie: pick.set_cookie,
+        };
+        *req.version_mut() = if target.h2c {
             Version::HTTP_2
         } else {
             Version::HTTP_11
         };
         if !self.pass_host_header {
             if let Ok(host) = http::HeaderValue::from_str(target.authority.as_str()) {
-                parts.headers.insert(header::HOST, host);
+                req.headers_mut().insert(header::HOST, host);
             }
         }
-        let mut resp = upstream
-            .send(Request::from_parts(parts, body), target.h2c)
-            .await?;
+        let sent = upstream.send_to(target.authority.clone(), req, target.h2c);
+        Either::Right(sent.map(move |resp| after.finish(resp?)))
+    }
+}
 
+/// What a load-balanced request still has to do once its server answered.
+struct AfterResponse {
+    /// Counts the request against its server until the response body ends.
+    _inflight: InflightGuard,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    set_cookie: Option<http::HeaderValue>,
+}
+
+impl AfterResponse {
+    fn finish(self, mut resp: Response<UpstreamBody>) -> Result<Response<ProxyBody>, ProxyError> {
         let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
         if switching {
-            if let Some(client_upgrade) = client_upgrade {
+            if let Some(client_upgrade) = self.client_upgrade {
                 let upstream_upgrade = hyper::upgrade::on(&mut resp);
                 tokio::spawn(tunnel(client_upgrade, upstream_upgrade));
             }
         }
         let (mut parts, body) = resp.into_parts();
         strip_hop_by_hop(&mut parts.headers, switching);
-        if let Some(cookie) = pick.set_cookie {
+        if let Some(cookie) = self.set_cookie {
             parts.headers.append(header::SET_COOKIE, cookie);
         }
         Ok(Response::from_parts(
             parts,
-            boxed(Guarded::new(body, guard)),
+            boxed(Guarded::new(body, self._inflight)),
         ))
     }
 }

@@ -39,6 +39,7 @@ use regex::Regex;
 use super::{Middleware, Next, ProxyResult, RequestCtx};
 use crate::proxy::body::{boxed, empty, full, BoxError, ProxyBody};
 use crate::proxy::forward::strip_hop_by_hop;
+use crate::proxy::upstream::UpstreamBody;
 
 /// How long the auth server has to answer (headers).
 pub const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -196,7 +197,7 @@ impl ForwardAuth {
     }
 
     /// The client's answer when the auth server said no.
-    fn denial(&self, resp: Response<hyper::body::Incoming>) -> Response<ProxyBody> {
+    fn denial(&self, resp: Response<UpstreamBody>) -> Response<ProxyBody> {
         let (mut parts, body) = resp.into_parts();
         strip_hop_by_hop(&mut parts.headers, false);
         if !self.preserve_location {
