@@ -6,7 +6,9 @@ use raftgate::config::{NodeArgs, NodeConfig};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: markedly cheaper than glibc's allocator for the proxy's many small,
-/// short-lived allocations (headers, futures, buffers).
+/// short-lived allocations (headers, futures, buffers). Its stable v2 line: v3's aligned
+/// path (which Rust's `GlobalAlloc` always takes) costs ~300 instructions per 8 KiB read
+/// buffer, v2's a few dozen.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

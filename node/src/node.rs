@@ -223,6 +223,7 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         let ctx = Arc::new(EntryPointContext {
             name: name.clone(),
             port: bound.port(),
+            port_header: HeaderValue::from(bound.port()),
             runtime: proxy_runtime.clone(),
             upstream: upstream.clone(),
             server_name: server_name.clone(),

@@ -20,7 +20,7 @@ pub struct ForwardInfo<'a> {
     /// The Host the client asked for, as sent.
     pub host: Option<&'a HeaderValue>,
     /// The entrypoint's port (used when the Host carries none).
-    pub port: u16,
+    pub port: &'a HeaderValue,
     /// This node's name (`X-Forwarded-Server`).
     pub server: &'a HeaderValue,
     /// Whether the peer is trusted to send forwarding headers.
@@ -173,11 +173,14 @@ fn keep_forwarded(headers: &mut HeaderMap, info: &ForwardInfo<'_>) {
 
 /// `X-Forwarded-Port`: the Host's port, else the entrypoint's.
 fn forwarded_port(info: &ForwardInfo<'_>) -> HeaderValue {
-    info.host
-        .and_then(|h| h.to_str().ok())
-        .and_then(host_port)
-        .and_then(|port| HeaderValue::from_str(port).ok())
-        .unwrap_or_else(|| HeaderValue::from(info.port))
+    let port = info.host.and_then(|h| h.to_str().ok()).and_then(host_port);
+    match port {
+        // Usually the Host names the entrypoint's own port: no new value to build.
+        Some(port) if port.as_bytes() != info.port.as_bytes() => {
+            HeaderValue::from_str(port).unwrap_or_else(|_| info.port.clone())
+        }
+        _ => info.port.clone(),
+    }
 }
 
 /// The header value of a client address.
@@ -199,13 +202,14 @@ mod tests {
     use super::*;
 
     static CLIENT: HeaderValue = HeaderValue::from_static("10.1.2.3");
+    static PORT: HeaderValue = HeaderValue::from_static("8080");
 
     fn info<'a>(host: Option<&'a HeaderValue>, server: &'a HeaderValue) -> ForwardInfo<'a> {
         ForwardInfo {
             client_ip: &CLIENT,
             proto: "http",
             host,
-            port: 8080,
+            port: &PORT,
             server,
             trusted: false,
         }

@@ -24,6 +24,8 @@ pub struct EntryPointContext {
     pub name: String,
     /// The port it listens on.
     pub port: u16,
+    /// The same, as a header value (`X-Forwarded-Port`).
+    pub port_header: HeaderValue,
     /// The runtime being served.
     pub runtime: Arc<ArcSwap<Runtime>>,
     /// The upstream client.
@@ -104,8 +106,10 @@ async fn route(
             parts.headers.insert(header::HOST, authority);
         }
     }
-    let raw_path = parts.uri.path().to_string();
-    let path = normalize_path(&raw_path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    // A clone shares the URI's bytes; it stays as received while `parts.uri` may change.
+    let uri = parts.uri.clone();
+    let raw_path = uri.path();
+    let path = normalize_path(raw_path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     let host_header = parts.headers.get(header::HOST).cloned();
     let host = normalize_host(
         host_header
@@ -113,7 +117,7 @@ async fn route(
             .and_then(|h| h.to_str().ok())
             .unwrap_or(""),
     );
-    let query = parts.uri.query().map(str::to_string);
+    let query = uri.query();
 
     let runtime = ctx.runtime.load_full();
     let target = {
@@ -121,7 +125,7 @@ async fn route(
             method: &parts.method,
             host: &host,
             path: &path,
-            query: query.as_deref(),
+            query,
             headers: &parts.headers,
             client_ip: peer.ip(),
         };
@@ -152,7 +156,7 @@ async fn route(
         client_ip: &conn.peer_ip,
         proto: "http",
         host: host_header.as_ref(),
-        port: ctx.port,
+        port: &ctx.port_header,
         server: &ctx.server_name,
         trusted: conn.trusted,
     };
