@@ -62,9 +62,27 @@ impl Counted {
         self.accepted.load(Ordering::SeqCst)
     }
 
+    /// Idle connections `upstream` keeps to this server.
+    fn idle_in(&self, upstream: &Upstream) -> usize {
+        upstream.idle_connections(&self.addr.to_string())
+    }
+
     fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
+}
+
+/// Reads one request head; false when the client closed first.
+async fn read_head(stream: &mut tokio::net::TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
 }
 
 fn client(config: UpstreamConfig) -> Upstream {
@@ -92,7 +110,7 @@ async fn sequential_requests_reuse_one_connection() {
         assert_eq!(body.len(), 10);
     }
     assert_eq!(server.accepted(), 1);
-    assert_eq!(upstream.idle_connections(&server.addr.to_string()), 1);
+    assert_eq!(server.idle_in(&upstream), 1);
 }
 
 #[tokio::test]
@@ -112,7 +130,7 @@ async fn the_pool_keeps_at_most_max_idle_per_host() {
         5,
         "five overlapping requests, five connections"
     );
-    assert_eq!(upstream.idle_connections(&server.addr.to_string()), 2);
+    assert_eq!(server.idle_in(&upstream), 2);
     // The kept ones serve the next requests.
     fetch(&upstream, &server.url()).await;
     fetch(&upstream, &server.url()).await;
@@ -144,11 +162,11 @@ async fn a_body_dropped_before_its_end_closes_its_connection() {
     let resp = upstream.send(get(&server.url()), false).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     drop(resp);
-    assert_eq!(upstream.idle_connections(&server.addr.to_string()), 0);
+    assert_eq!(server.idle_in(&upstream), 0);
     let (_, body) = fetch(&upstream, &server.url()).await;
     assert_eq!(body.len(), 1 << 20);
     assert_eq!(server.accepted(), 2);
-    assert_eq!(upstream.idle_connections(&server.addr.to_string()), 1);
+    assert_eq!(server.idle_in(&upstream), 1);
 }
 
 #[tokio::test]
@@ -164,7 +182,7 @@ async fn a_slow_server_times_out_and_its_connection_is_not_reused() {
         "{:?}",
         result.map(|r| r.status())
     );
-    assert_eq!(upstream.idle_connections(&server.addr.to_string()), 0);
+    assert_eq!(server.idle_in(&upstream), 0);
 }
 
 #[tokio::test]
@@ -178,13 +196,10 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
     let task = tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = stream.read(&mut buf).await.unwrap();
-                assert!(n > 0, "client closed before a request");
-                head.extend_from_slice(&buf[..n]);
-            }
+            assert!(
+                read_head(&mut stream).await,
+                "client closed before a request"
+            );
             stream
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
                 .await
@@ -213,17 +228,6 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
 /// without answering: the race of a server closing an idle connection just as it is reused.
 async fn answers_once_then_hangs_up() -> (SocketAddr, Arc<AtomicUsize>, tokio::task::JoinHandle<()>)
 {
-    async fn read_head(stream: &mut tokio::net::TcpStream) -> bool {
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-            }
-        }
-        true
-    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
