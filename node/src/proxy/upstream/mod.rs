@@ -20,13 +20,14 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use self::body::UpstreamBody;
 
-/// A boxed response future, for the paths that are not the common one.
-type BoxedSend =
-    std::pin::Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, ProxyError>> + Send>>;
 use self::http1::Http1Client;
 use super::body::ProxyBody;
 use super::error::{error_chain, ProxyError};
 use super::forward::is_upgrade;
+
+/// A boxed response future, for the paths that are not the common one.
+type BoxedSend =
+    std::pin::Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, ProxyError>> + Send>>;
 
 /// Upstream connection settings (Traefik's `serversTransport` basics), node-wide for now.
 #[derive(Debug, Clone)]
