@@ -304,6 +304,15 @@ mod tests {
     }
 
     #[test]
+    fn the_name_match_agrees_with_the_hop_by_hop_list() {
+        for (i, name) in HOP_BY_HOP.iter().enumerate() {
+            assert_eq!(hop_by_hop_index(name), Some(i), "{name}");
+        }
+        assert_eq!(hop_by_hop_index(&header::UPGRADE), Some(8));
+        assert_eq!(hop_by_hop_index(&header::ACCEPT), None);
+    }
+
+    #[test]
     fn upgrades_keep_their_upgrade_headers() {
         let mut h = HeaderMap::new();
         h.insert("connection", HeaderValue::from_static("Upgrade"));

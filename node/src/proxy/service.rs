@@ -220,9 +220,10 @@ impl Balanced {
             return Either::Left(ready(Err(ProxyError::NoServer(self.name.clone()))));
         };
         let target = &self.targets[pick.index];
+        let upgrade = is_upgrade(req.headers());
         let after = AfterResponse {
             _inflight: self.lb.servers()[pick.index].begin(),
-            client_upgrade: is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req)),
+            client_upgrade: upgrade.then(|| hyper::upgrade::on(&mut req)),
             set_cookie: pick.set_cookie,
         };
         *req.version_mut() = if target.h2c {
@@ -235,7 +236,7 @@ impl Balanced {
                 req.headers_mut().insert(header::HOST, host);
             }
         }
-        let sent = upstream.send_to(target.authority.clone(), req, target.h2c);
+        let sent = upstream.send_to(target.authority.clone(), req, target.h2c, upgrade);
         Either::Right(sent.map(move |resp| after.finish(resp?)))
     }
 }

@@ -88,7 +88,10 @@ impl Upstream {
         h2c: bool,
     ) -> impl Future<Output = Result<Response<UpstreamBody>, ProxyError>> + Send + 'static {
         match req.uri().authority().cloned() {
-            Some(server) => Either::Left(self.send_to(server, req, h2c)),
+            Some(server) => {
+                let upgrade = is_upgrade(req.headers());
+                Either::Left(self.send_to(server, req, h2c, upgrade))
+            }
             None => Either::Right(std::future::ready(Err(ProxyError::BadRequest(
                 "no upstream host".into(),
             )))),
@@ -96,7 +99,7 @@ impl Upstream {
     }
 
     /// Sends `req` to `server` (whatever the request's URI names) and waits for the response
-    /// headers.
+    /// headers. `upgrade`: the request asks for a protocol switch (the caller has checked).
     ///
     /// A plain function choosing a future, not an `async fn`: the common path's future is
     /// the only one stored inline, the rare paths are boxed, and the request is moved once.
@@ -106,6 +109,7 @@ impl Upstream {
         server: Authority,
         mut req: Request<ProxyBody>,
         h2c: bool,
+        upgrade: bool,
     ) -> impl Future<Output = Result<Response<UpstreamBody>, ProxyError>> + Send + 'static {
         if h2c {
             to_absolute_form(&mut req, &server);
@@ -117,7 +121,7 @@ impl Upstream {
                     .map_err(|e| connect_error(&server, &e))?;
                 Ok(resp.map(UpstreamBody::detached))
             }) as BoxedSend)
-        } else if is_upgrade(req.headers()) {
+        } else if upgrade {
             Either::Left(Box::pin(self.http1.clone().send_upgrade(server, req)) as BoxedSend)
         } else {
             Either::Right(self.http1.clone().send(server, req))
