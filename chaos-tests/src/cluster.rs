@@ -8,9 +8,10 @@ mod compose;
 mod process;
 mod processes;
 
-pub use compose::{docker_available, ComposeCluster};
+pub use compose::ComposeCluster;
 pub use process::{node_binary, NodeProcess};
 pub use processes::ProcessCluster;
+pub use raftgate_testkit::docker_available;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

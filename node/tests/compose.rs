@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use raftgate_testkit::{compose_port_base, docker_available};
 use support::backend::get;
 use support::*;
 
@@ -16,16 +17,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-fn docker_available() -> bool {
-    let ok = |cmd: &str, arg: &str| {
-        Command::new(cmd)
-            .arg(arg)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    ok("docker", "info") && ok("docker-compose", "version")
 }
 
 /// A compose project that is taken down (with its volumes) when dropped.
@@ -73,20 +64,6 @@ async fn body_when_ok(url: &str, what: &str) -> String {
     .await
 }
 
-/// A port prefix whose nine host ports are all free.
-fn free_port_base() -> String {
-    (2..=6)
-        .map(|b| b.to_string())
-        .find(|b| {
-            [
-                "7001", "7002", "7003", "8081", "8082", "8083", "9001", "9002", "9003",
-            ]
-            .iter()
-            .all(|p| std::net::TcpListener::bind(format!("127.0.0.1:{b}{p}")).is_ok())
-        })
-        .expect("a free port prefix")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compose_cluster_serves_routes_and_survives_its_leader_stopping() {
     if !docker_available() {
@@ -110,7 +87,7 @@ async fn compose_cluster_serves_routes_and_survives_its_leader_stopping() {
         String::from_utf8_lossy(&build.stderr)
     );
 
-    let base = free_port_base();
+    let base = compose_port_base().expect("a free host port prefix");
     let project = Project {
         name: format!("rgtest{}", std::process::id()),
         env: vec![

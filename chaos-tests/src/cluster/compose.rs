@@ -12,18 +12,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::{Cluster, NodeId};
+use raftgate_testkit::compose_port_base;
 
-/// Whether a Docker engine and docker-compose answer here.
-pub fn docker_available() -> bool {
-    let ok = |cmd: &str, arg: &str| {
-        Command::new(cmd)
-            .arg(arg)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    ok("docker", "info") && ok("docker-compose", "version")
-}
+use super::{Cluster, NodeId};
 
 fn run(cmd: &mut Command) -> std::io::Result<Output> {
     let out = cmd.output()?;
@@ -59,7 +50,7 @@ impl ComposeCluster {
             .env("SKIP_BUILD", "1")
             .env("IMAGE", &image))?;
         let base =
-            free_port_base().ok_or_else(|| std::io::Error::other("no free host port prefix"))?;
+            compose_port_base().ok_or_else(|| std::io::Error::other("no free host port prefix"))?;
         let cluster = Self {
             project: format!("rgchaos{}", std::process::id()),
             image: image.clone(),
@@ -98,18 +89,6 @@ impl ComposeCluster {
     fn docker(&self, args: &[&str]) -> std::io::Result<()> {
         run(Command::new("docker").args(args)).map(drop)
     }
-}
-
-/// A host port prefix under which the project's nine ports are free. Tried from the top,
-/// while the deployment test tries from the bottom, so the two rarely race for one prefix.
-fn free_port_base() -> Option<String> {
-    (2..=6).rev().map(|b| b.to_string()).find(|b| {
-        [
-            "7001", "7002", "7003", "8081", "8082", "8083", "9001", "9002", "9003",
-        ]
-        .iter()
-        .all(|p| std::net::TcpListener::bind(format!("127.0.0.1:{b}{p}")).is_ok())
-    })
 }
 
 impl Cluster for ComposeCluster {

@@ -1,9 +1,11 @@
 //! One `raftgate` node process: its ports, data dir and log, and the signals a fault sends
 //! it (SIGKILL, SIGSTOP/SIGCONT).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use raftgate_testkit::free_port;
 
 use super::NodeId;
 
@@ -26,13 +28,6 @@ pub fn node_binary() -> PathBuf {
         })
 }
 
-/// A free loopback port (bound, then released).
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
-}
-
 /// One node process.
 pub struct NodeProcess {
     /// Node id.
@@ -51,9 +46,9 @@ impl NodeProcess {
     pub fn new(root: &Path, id: NodeId) -> std::io::Result<Self> {
         Ok(Self {
             id,
-            grpc_port: free_port()?,
-            ops_port: free_port()?,
-            web_port: free_port()?,
+            grpc_port: free_port(),
+            ops_port: free_port(),
+            web_port: free_port(),
             data_dir: root.join(format!("node{id}")),
             log: root.join(format!("node{id}.log")),
             child: None,
@@ -151,11 +146,20 @@ impl NodeProcess {
             .is_ok_and(|s| s.success())
     }
 
-    /// The last `lines` lines of the node's log.
+    /// The last `lines` lines of the node's log, after the message of a panic or of the error
+    /// `main` returned, if any (its backtrace alone would fill the tail).
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        // A panic, or an error `main` returned (its backtrace follows it).
+        match all
+            .iter()
+            .position(|l| l.contains("panicked at") || l.starts_with("Error: "))
+        {
+            Some(at) => format!("{}\n...\n{tail}", all[at..all.len().min(at + 3)].join("\n")),
+            None => tail,
+        }
     }
 }
 

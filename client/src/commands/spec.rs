@@ -125,11 +125,11 @@ fn reweigh(balancer: &mut Map<String, Value>, weights: &[(String, u32)]) -> Resu
 /// A duration as Go's `time.ParseDuration` (which Traefik uses) reads it: `10s`, `500ms`.
 pub fn go_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
-    if nanos % 1_000_000_000 == 0 {
+    if nanos.is_multiple_of(1_000_000_000) {
         format!("{}s", nanos / 1_000_000_000)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{}us", nanos / 1_000)
     } else {
         format!("{nanos}ns")

@@ -5,32 +5,16 @@
 
 pub mod backend;
 
-use std::collections::{BTreeMap, HashSet};
-use std::net::TcpListener;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use raftgate_proto::admin_client::AdminClient;
 use raftgate_proto::{self as pb, NodeInfo};
 use tonic::transport::Channel;
 
-/// Picks a free loopback port that this test process has not handed out before.
-pub fn free_port() -> u16 {
-    static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut used = USED.lock().unwrap();
-        if used.get_or_insert_with(HashSet::new).insert(port) {
-            return port;
-        }
-    }
-}
+pub use raftgate_testkit::free_port;
 
 /// One node process.
 pub struct NodeProc {
