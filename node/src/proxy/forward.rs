@@ -70,44 +70,51 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
         && headers
             .get_all(header::CONNECTION)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            .flat_map(connection_tokens)
+            .any(|t| t.eq_ignore_ascii_case(b"upgrade"))
+}
+
+/// The comma-separated, trimmed tokens of a `Connection` value.
+fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value
+        .as_bytes()
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether a `Connection` token is an option rather than the name of a header to remove.
+fn is_connection_option(token: &[u8]) -> bool {
+    token.eq_ignore_ascii_case(b"keep-alive")
+        || token.eq_ignore_ascii_case(b"close")
+        || token.eq_ignore_ascii_case(b"upgrade")
 }
 
 /// Removes hop-by-hop headers, including those named in `Connection`. For an upgrade,
 /// `Connection: upgrade` and `Upgrade` are kept so the switch reaches the other side.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    // One pass over the names first: a lookup by name costs as much when the name is absent,
-    // and most messages carry one of these at most (`Connection: keep-alive`).
+    // One pass over the headers first: a lookup by name costs as much when the name is
+    // absent, and most messages carry one of these at most (`Connection: keep-alive`).
     let mut present = [false; 9];
-    for name in headers.keys() {
+    let mut names_headers = false;
+    for (name, value) in headers.iter() {
         if let Some(i) = hop_by_hop_index(name) {
             present[i] = true;
+            names_headers |= i == 0 && connection_tokens(value).any(|t| !is_connection_option(t));
         }
     }
     let has_upgrade = present[8];
-    // Names listed in `Connection` that are not hop-by-hop already (rare: no allocation
-    // unless there is one).
-    let named: Vec<HeaderName> = if present[0] {
-        headers
+    if names_headers {
+        let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|t| {
-                !t.eq_ignore_ascii_case("keep-alive")
-                    && !t.eq_ignore_ascii_case("close")
-                    && !t.eq_ignore_ascii_case("upgrade")
-            })
-            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    for name in &named {
-        headers.remove(name);
+            .flat_map(connection_tokens)
+            .filter(|t| !is_connection_option(t))
+            .filter_map(|t| HeaderName::from_bytes(t).ok())
+            .collect();
+        for name in &named {
+            headers.remove(name);
+        }
     }
     for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, here)| *here) {
         headers.remove(name);
@@ -173,11 +180,10 @@ fn keep_forwarded(headers: &mut HeaderMap, info: &ForwardInfo<'_>) {
 
 /// `X-Forwarded-Port`: the Host's port, else the entrypoint's.
 fn forwarded_port(info: &ForwardInfo<'_>) -> HeaderValue {
-    let port = info.host.and_then(|h| h.to_str().ok()).and_then(host_port);
-    match port {
+    match info.host.and_then(|h| host_port(h.as_bytes())) {
         // Usually the Host names the entrypoint's own port: no new value to build.
-        Some(port) if port.as_bytes() != info.port.as_bytes() => {
-            HeaderValue::from_str(port).unwrap_or_else(|_| info.port.clone())
+        Some(port) if port != info.port.as_bytes() => {
+            HeaderValue::from_bytes(port).unwrap_or_else(|_| info.port.clone())
         }
         _ => info.port.clone(),
     }
@@ -189,12 +195,18 @@ pub fn ip_header(ip: IpAddr) -> HeaderValue {
 }
 
 /// The port of a `host[:port]` value, if it has one (digits only, as it was written).
-fn host_port(host: &str) -> Option<&str> {
-    let (_, port) = host.rsplit_once(':')?;
-    if host.starts_with('[') && !host[..host.len() - port.len() - 1].ends_with(']') {
+fn host_port(host: &[u8]) -> Option<&[u8]> {
+    let colon = host.iter().rposition(|b| *b == b':')?;
+    let (name, port) = (&host[..colon], &host[colon + 1..]);
+    // `[::1]` has colons but no port.
+    if name.first() == Some(&b'[') && name.last() != Some(&b']') {
         return None;
     }
-    port.parse::<u16>().ok().map(|_| port)
+    if port.is_empty() || port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = port.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    (value <= u32::from(u16::MAX)).then_some(port)
 }
 
 #[cfg(test)]
@@ -295,7 +307,15 @@ mod tests {
     #[test]
     fn the_port_falls_back_to_the_entrypoint_and_ipv6_hosts_parse() {
         let server = HeaderValue::from_static("n");
-        for (host, port) in [("a.com", "8080"), ("[::1]:9000", "9000"), ("[::1]", "8080")] {
+        for (host, port) in [
+            ("a.com", "8080"),
+            ("a.com:443", "443"),
+            ("[::1]:9000", "9000"),
+            ("[::1]", "8080"),
+            ("a.com:65536", "8080"),
+            ("a.com:x1", "8080"),
+            ("a.com:", "8080"),
+        ] {
             let mut h = HeaderMap::new();
             let v = HeaderValue::from_static(host);
             request_headers(&mut h, &info(Some(&v), &server), false);

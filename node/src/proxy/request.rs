@@ -86,16 +86,22 @@ pub fn normalize_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
 /// (`Example.COM.:8080` → `example.com`). IPv6 literals keep their brackets (`[::1]:80` →
 /// `[::1]`). Returns [`Cow::Borrowed`] when the value is already clean.
 pub fn normalize_host(raw: &str) -> Cow<'_, str> {
-    let raw = raw.trim_matches(|c: char| c.is_ascii_whitespace());
-    let host = if raw.starts_with('[') {
-        raw.find(']').map_or(raw, |end| &raw[..=end])
+    // Byte scans: this runs on every request and the values are short.
+    let raw = raw.trim_ascii();
+    let bytes = raw.as_bytes();
+    let end = if bytes.first() == Some(&b'[') {
+        bytes
+            .iter()
+            .position(|b| *b == b']')
+            .map_or(bytes.len(), |i| i + 1)
     } else {
-        match raw.split_once(':') {
+        match bytes.iter().position(|b| *b == b':') {
             // One colon: `host:port`. More: a bare IPv6 address, left as it is.
-            Some((host, port)) if !port.contains(':') => host,
-            _ => raw,
+            Some(i) if !bytes[i + 1..].contains(&b':') => i,
+            _ => bytes.len(),
         }
     };
+    let host = &raw[..end];
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
@@ -182,9 +188,13 @@ fn is_unreserved(b: u8) -> bool {
 
 /// Removes `.` and `..` segments from an absolute path; `None` when it has none.
 fn remove_dot_segments(path: &str) -> Option<String> {
-    let is_dot = |s: &str| s == "." || s == "..";
     // Skip the empty segment before the leading '/'.
-    if !path.split('/').skip(1).any(is_dot) {
+    if !path
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .skip(1)
+        .any(|s| s == b"." || s == b"..")
+    {
         return None;
     }
     let mut out = String::with_capacity(path.len());
