@@ -56,15 +56,16 @@ pub struct NodeArgs {
     /// fault-injecting relays. Applies to Raft traffic and forwarded admin calls.
     #[arg(long, env = "RAFTGATE_PEER_ROUTES")]
     pub peer_routes: Option<String>,
-    /// Leader heartbeat interval. openraft 0.9 also checks election timeouts on a tick of
-    /// 1.5 heartbeats, so this sets how late a follower notices an expired timeout.
-    #[arg(long, env = "RAFTGATE_HEARTBEAT_MS", default_value_t = 50)]
+    /// Leader heartbeat interval. openraft 0.9 also uses it as the timeout of every
+    /// AppendEntries call (so a loaded machine needs room here), and checks election
+    /// timeouts on a tick of 1.5 heartbeats.
+    #[arg(long, env = "RAFTGATE_HEARTBEAT_MS", default_value_t = 100)]
     pub heartbeat_ms: u64,
     /// Minimum election timeout. openraft 0.9 draws each node's timeout once, in
     /// min..max, and a follower first waits out the leader's lease (the maximum) too, so a
-    /// dead leader is replaced after max + timeout: 0.6–0.9 s with the defaults. When the
-    /// follower with the shorter log campaigns first it loses, and the other one needs a
-    /// second timeout: max + 2 × timeout + 2 ticks, at most 1.35 s with the defaults.
+    /// dead leader is replaced after max + timeout + a tick: 0.6–0.95 s with the defaults.
+    /// When the follower with the shorter log campaigns first it loses, and the other one
+    /// needs a second timeout: max + 2 × timeout + 2 ticks, at most 1.5 s with the defaults.
     #[arg(long, env = "RAFTGATE_ELECTION_MIN_MS", default_value_t = 200)]
     pub election_min_ms: u64,
     /// Maximum election timeout (also the leader lease followers honour).

@@ -163,7 +163,7 @@ pub struct TestCluster {
     pub extra: Vec<String>,
 }
 
-/// Raft timings for tests: the defaults of the binary (heartbeat 50 ms, election 200–400 ms).
+/// Raft timings for tests: the defaults of the binary (heartbeat 100 ms, election 200–400 ms).
 pub fn default_flags() -> Vec<String> {
     Vec::new()
 }
