@@ -19,6 +19,9 @@ use crate::cluster::{admin, wait_converged, wait_leader, Cluster, NodeId, Proces
 use crate::linearizability::{self, OpKind, Outcome};
 use crate::workload::{self, ClientConfig, Clock, ProxyCounts};
 
+/// How long the final reads may take, retries included.
+const FINAL_READS: Duration = Duration::from_secs(15);
+
 /// The `Host` the proxy traffic asks for.
 const HOST: &str = "chaos.test";
 
@@ -234,7 +237,10 @@ async fn run_on<C: Cluster>(
     if let Err(e) = &converged {
         failures.push(e.clone());
     }
-    // Final linearizable reads of every key close the history.
+    // Final linearizable reads of every key close the history. A read changes nothing, so
+    // like any client the harness tries again (on the leader of the moment) when one fails,
+    // say as a loaded machine times out a leadership confirmation; every attempt goes into
+    // the history.
     let read_config = ClientConfig {
         clients: 1,
         keys: config.keys,
@@ -244,23 +250,39 @@ async fn run_on<C: Cluster>(
         backoff: Duration::ZERO,
     };
     let mut finals = BTreeMap::new();
+    let reads_until = Instant::now() + FINAL_READS;
     for key in 0..config.keys {
-        let op = workload::one_op(
-            &cluster.url(leader_after),
-            u64::MAX,
-            key,
-            OpKind::Read,
-            &read_config,
-            clock,
-        )
-        .await;
-        match &op.outcome {
-            Outcome::Ok(value) => {
-                finals.insert(op.key.clone(), value.clone());
+        let mut leader = leader_after;
+        loop {
+            let op = workload::one_op(
+                &cluster.url(leader),
+                u64::MAX,
+                key,
+                OpKind::Read,
+                &read_config,
+                clock,
+            )
+            .await;
+            let outcome = op.outcome.clone();
+            let name = op.key.clone();
+            history.push(op);
+            match outcome {
+                Outcome::Ok(value) => {
+                    finals.insert(name, value);
+                    break;
+                }
+                other if Instant::now() > reads_until => {
+                    failures.push(format!("final read of {name} was {other:?}"));
+                    break;
+                }
+                _ => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Some((now, _)) = wait_leader(cluster, &members, FINAL_READS).await {
+                        leader = now;
+                    }
+                }
             }
-            other => failures.push(format!("final read of {} was {other:?}", op.key)),
         }
-        history.push(op);
     }
 
     let verdict = linearizability::check(&history);

@@ -73,6 +73,12 @@ impl Http1Conn {
         Poll::Ready(())
     }
 
+    /// Whether the connection, not closed when last polled, asks for its next request: known
+    /// without polling it.
+    pub fn is_waiting(&self) -> bool {
+        !self.closed && self.sender.is_ready()
+    }
+
     /// Whether a request can be sent right now. Polls without registering for a wake-up, so a
     /// connection that is not both open and idle at once is not worth keeping.
     pub fn is_ready_now(&mut self) -> bool {

@@ -13,6 +13,12 @@ use http::uri::Authority;
 
 use super::conn::Http1Conn;
 
+/// A connection back in the pool for less than this is handed out without being polled: it
+/// was polled through to the end of its last response an instant ago and asks for the next
+/// request. Had its server closed it meanwhile, the first poll of the request's send reads
+/// the end of stream before writing, and the unsent request goes again on a new connection.
+const FRESH: Duration = Duration::from_millis(1);
+
 type IdleMap = HashMap<Box<str>, Vec<Http1Conn>, foldhash::fast::RandomState>;
 
 /// The idle connections of one upstream client.
@@ -41,7 +47,8 @@ impl Pool {
         loop {
             let mut conn = self.lock().get_mut(server.as_str())?.pop()?;
             let idle = conn.idle_since.elapsed();
-            if idle < self.idle_timeout && conn.is_ready_now() {
+            let fresh = idle < FRESH && conn.is_waiting();
+            if idle < self.idle_timeout && (fresh || conn.is_ready_now()) {
                 return Some((conn, idle));
             }
         }
