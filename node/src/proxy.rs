@@ -6,6 +6,7 @@
 
 pub mod balance;
 pub mod body;
+pub mod drain;
 pub mod error;
 pub mod forward;
 pub mod handler;

@@ -1,6 +1,7 @@
 //! Entrypoints: listeners that speak HTTP/1.1 and HTTP/2 (h2c, by prior knowledge) with
 //! header-read timeouts, pass upgrades through, and drain in-flight requests on shutdown.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +9,10 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::drain::Drain;
 use super::handler::{handle, Downstream, EntryPointContext};
 
 /// Connection limits of an entrypoint.
@@ -37,7 +38,7 @@ pub async fn serve(
         .header_read_timeout(timeouts.header_read)
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -55,16 +56,25 @@ pub async fn serve(
             let downstream = downstream.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(downstream, req).await) }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let mut watch = drain.watch();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let served = std::future::poll_fn(|cx| {
+                if watch.poll_drain(cx) {
+                    conn.as_mut().graceful_shutdown();
+                }
+                conn.as_mut().poll(cx)
+            });
+            if let Err(e) = served.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(timeouts.grace, graceful.shutdown())
+    if tokio::time::timeout(timeouts.grace, drain.drain())
         .await
         .is_err()
     {
