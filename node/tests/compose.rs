@@ -87,7 +87,8 @@ async fn compose_cluster_serves_routes_and_survives_its_leader_stopping() {
         String::from_utf8_lossy(&build.stderr)
     );
 
-    let base = compose_port_base().expect("a free host port prefix");
+    let ports = compose_port_base().expect("a free host port prefix");
+    let base = ports.base.clone();
     let project = Project {
         name: format!("rgtest{}", std::process::id()),
         env: vec![

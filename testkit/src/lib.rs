@@ -5,5 +5,5 @@
 mod docker;
 mod ports;
 
-pub use docker::{compose_port_base, docker_available};
-pub use ports::{free_port, reserve};
+pub use docker::{compose_port_base, docker_available, PortBase};
+pub use ports::{free_port, reserve, Reservation};

@@ -14,9 +14,17 @@ use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 /// Lock files of the ports this process reserved, kept open until it exits.
-static HELD: Mutex<Vec<File>> = Mutex::new(Vec::new());
+static HELD: Mutex<Vec<Reservation>> = Mutex::new(Vec::new());
 
-/// A free loopback TCP port, reserved for this process.
+/// A port held for this process until dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    /// The port.
+    pub port: u16,
+    _lock: File,
+}
+
+/// A free loopback TCP port, reserved for this process until it exits.
 pub fn free_port() -> u16 {
     let range = candidates();
     let span = u64::from(range.end - range.start);
@@ -24,23 +32,24 @@ pub fn free_port() -> u16 {
     let start = RandomState::new().hash_one(std::process::id()) % span;
     (0..span)
         .map(|i| range.start + ((start + i) % span) as u16)
-        .find(|port| reserve(*port))
+        .find(|port| match reserve(*port) {
+            Some(held) => {
+                HELD.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(held);
+                true
+            }
+            None => false,
+        })
         .expect("a free loopback port below the ephemeral range")
 }
 
-/// Reserves `port` for this process when no other test process holds it and nothing listens
-/// on it; `false` otherwise.
-pub fn reserve(port: u16) -> bool {
-    let Some(lock) = lock(port) else {
-        return false;
-    };
-    if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
-        return false;
-    }
-    HELD.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(lock);
-    true
+/// Reserves `port` when no test process holds it (this one included) and nothing listens
+/// on it.
+pub fn reserve(port: u16) -> Option<Reservation> {
+    let lock = lock(port)?;
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).ok()?;
+    Some(Reservation { port, _lock: lock })
 }
 
 /// The lock file of `port`, locked, unless another open file holds its lock (this process
@@ -86,7 +95,7 @@ mod tests {
         for port in &ports {
             assert!(range.contains(port), "{port} outside {range:?}");
             // The lock is held: a second reservation of the same port fails.
-            assert!(!reserve(*port), "{port} reserved twice");
+            assert!(reserve(*port).is_none(), "{port} reserved twice");
         }
         let mut unique = ports.clone();
         unique.sort_unstable();
@@ -98,6 +107,15 @@ mod tests {
     fn a_port_something_listens_on_is_not_reserved() {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let taken = listener.local_addr().unwrap().port();
-        assert!(!reserve(taken));
+        assert!(reserve(taken).is_none());
+    }
+
+    #[test]
+    fn a_dropped_reservation_frees_its_port() {
+        let held = candidates().find_map(reserve).expect("a free port");
+        let port = held.port;
+        assert!(reserve(port).is_none(), "held twice");
+        drop(held);
+        assert!(reserve(port).is_some(), "not freed");
     }
 }

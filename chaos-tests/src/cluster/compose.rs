@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use raftgate_testkit::compose_port_base;
+use raftgate_testkit::{compose_port_base, PortBase};
 
 use super::{Cluster, NodeId};
 
@@ -34,7 +34,8 @@ pub struct ComposeCluster {
     image: String,
     file: PathBuf,
     env: Vec<(String, String)>,
-    base: String,
+    /// The host port prefix, held until the project is down.
+    ports: PortBase,
     killed: BTreeSet<NodeId>,
     paused: BTreeSet<NodeId>,
     disconnected: BTreeSet<NodeId>,
@@ -49,7 +50,7 @@ impl ComposeCluster {
             .env("BIN_DIR", bin_dir)
             .env("SKIP_BUILD", "1")
             .env("IMAGE", &image))?;
-        let base =
+        let ports =
             compose_port_base().ok_or_else(|| std::io::Error::other("no free host port prefix"))?;
         let cluster = Self {
             project: format!("rgchaos{}", std::process::id()),
@@ -57,9 +58,9 @@ impl ComposeCluster {
             file: repo.join("deploy/compose/docker-compose.yml"),
             env: vec![
                 ("RAFTGATE_IMAGE".into(), image),
-                ("RAFTGATE_PORT_BASE".into(), base.clone()),
+                ("RAFTGATE_PORT_BASE".into(), ports.base.clone()),
             ],
-            base,
+            ports,
             killed: BTreeSet::new(),
             paused: BTreeSet::new(),
             disconnected: BTreeSet::new(),
@@ -97,14 +98,14 @@ impl Cluster for ComposeCluster {
     }
 
     fn url(&self, id: NodeId) -> String {
-        format!("http://127.0.0.1:{}700{id}", self.base)
+        format!("http://127.0.0.1:{}700{id}", self.ports.base)
     }
 
     fn web_addrs(&self) -> BTreeMap<NodeId, SocketAddr> {
         self.ids()
             .into_iter()
             .filter_map(|id| {
-                let port = format!("{}808{id}", self.base).parse().ok()?;
+                let port = format!("{}808{id}", self.ports.base).parse().ok()?;
                 Some((id, SocketAddr::from((Ipv4Addr::LOCALHOST, port))))
             })
             .collect()
