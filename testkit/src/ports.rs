@@ -6,6 +6,8 @@
 //! and where the test processes nextest runs side by side all draw theirs. So ports come
 //! from below the ephemeral range, and each is reserved with a lock file (`flock`) that the
 //! process holding it keeps until it exits; the kernel drops the lock even after a crash.
+//! The lock files themselves stay, empty, in `$TMPDIR/raftgate-test-ports` (one per port
+//! ever used, so at most one per candidate port).
 
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
