@@ -277,7 +277,8 @@ async fn run_on<C: Cluster>(
                 }
                 _ => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    if let Some((now, _)) = wait_leader(cluster, &members, FINAL_READS).await {
+                    let left = reads_until.saturating_duration_since(Instant::now());
+                    if let Some((now, _)) = wait_leader(cluster, &members, left).await {
                         leader = now;
                     }
                 }

@@ -13,7 +13,8 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
 use std::net::{Ipv4Addr, TcpListener};
 use std::ops::Range;
-use std::sync::{Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Lock files of the ports this process reserved, kept open until it exits.
 static HELD: Mutex<Vec<Reservation>> = Mutex::new(Vec::new());
@@ -32,18 +33,15 @@ pub fn free_port() -> u16 {
     let span = u64::from(range.end - range.start);
     // A random start spreads the processes that start together over the range.
     let start = RandomState::new().hash_one(std::process::id()) % span;
-    (0..span)
+    let held = (0..span)
         .map(|i| range.start + ((start + i) % span) as u16)
-        .find(|port| match reserve(*port) {
-            Some(held) => {
-                HELD.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(held);
-                true
-            }
-            None => false,
-        })
-        .expect("a free loopback port below the ephemeral range")
+        .find_map(reserve)
+        .expect("a free loopback port below the ephemeral range");
+    let port = held.port;
+    HELD.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(held);
+    port
 }
 
 /// Reserves `port` when no test process holds it (this one included) and nothing listens
@@ -57,8 +55,13 @@ pub fn reserve(port: u16) -> Option<Reservation> {
 /// The lock file of `port`, locked, unless another open file holds its lock (this process
 /// locking it twice included).
 fn lock(port: u16) -> Option<File> {
-    let dir = std::env::temp_dir().join("raftgate-test-ports");
-    std::fs::create_dir_all(&dir).ok()?;
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let dir = DIR
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join("raftgate-test-ports");
+            std::fs::create_dir_all(&dir).ok().map(|()| dir)
+        })
+        .as_ref()?;
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -72,6 +75,11 @@ fn lock(port: u16) -> Option<File> {
 /// The ports to draw from: from 10 000 up to the kernel's ephemeral range, or above the
 /// range when it starts too low to leave room below.
 fn candidates() -> Range<u16> {
+    static RANGE: OnceLock<Range<u16>> = OnceLock::new();
+    RANGE.get_or_init(read_candidates).clone()
+}
+
+fn read_candidates() -> Range<u16> {
     let (low, high) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|text| {
