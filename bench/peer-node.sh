@@ -6,7 +6,9 @@
 #   EXTRA_NAME=raftgate EXTRA_PORT=18090 EXTRA_CMD="exec $PWD/bench/peer-node.sh" \
 #     ../shared/bench/peers.sh
 #
-# Uses BACKEND_URL, LISTEN_ADDR, WORKERS and RUN_DIR from peers.sh. MIDDLEWARES=1 puts a
+# Uses BACKEND_URL, LISTEN_ADDR, WORKERS and RUN_DIR from peers.sh. RAFTGATE_WRAP, if set, is
+# a command the node runs under (bench/instructions-per-request.sh uses valgrind); the node's
+# PID is written to $RUN_DIR/raftgate.pid. MIDDLEWARES=1 puts a
 # 5-middleware chain on the route: headers + stripPrefix + ipAllowList + compress (skipped:
 # wrk sends no Accept-Encoding) + retry.
 set -euo pipefail
@@ -18,11 +20,13 @@ WORKERS="${WORKERS:-1}"
 
 # A fresh single-member cluster each start (peers.sh restarts the proxy every round).
 rm -rf "$RUN_DIR/raftgate-data"
-"$BIN/raftgate" --id 1 --data-dir "$RUN_DIR/raftgate-data" \
+# shellcheck disable=SC2086 # RAFTGATE_WRAP is a command line: split on purpose.
+${RAFTGATE_WRAP:-} "$BIN/raftgate" --id 1 --data-dir "$RUN_DIR/raftgate-data" \
   --grpc-addr "127.0.0.1:$GRPC_PORT" --ops-addr "127.0.0.1:$OPS_PORT" \
   --peers "1=http://127.0.0.1:$GRPC_PORT" --entrypoint "web=$LISTEN_ADDR" --worker-threads "$WORKERS" \
   >"$RUN_DIR/raftgate.log" 2>&1 &
 NODE=$!
+echo "$NODE" >"$RUN_DIR/raftgate.pid"
 trap 'kill $NODE 2>/dev/null || true' EXIT TERM INT
 
 ctl() { "$BIN/raftgatectl" --endpoints "http://127.0.0.1:$GRPC_PORT" "$@"; }
