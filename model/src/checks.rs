@@ -199,6 +199,19 @@ pub(crate) fn url_problem(value: &str, schemes: &[&str]) -> Option<String> {
     None
 }
 
+/// Why HTTPS to a server or an auth server is refused for now.
+pub(crate) const HTTPS_NOT_YET: &str = "https is not supported yet: raftgate does not speak TLS to \
+     servers until TLS support lands (use http:// or h2c://, or terminate TLS in front of the server)";
+
+/// `Some(reason)` when `url` is an `https://` URL, which the data plane cannot serve yet: it
+/// is refused at write time rather than accepted and answered 503 forever.
+pub(crate) fn https_not_yet(url: &str) -> Option<String> {
+    let scheme = url.split_once("://").map(|(s, _)| s)?;
+    scheme
+        .eq_ignore_ascii_case("https")
+        .then(|| format!("{url:?}: {HTTPS_NOT_YET}"))
+}
+
 /// Why `value` is not a DNS name (optionally a `*.` wildcard), or `None` if it is.
 pub(crate) fn domain_problem(value: &str) -> Option<String> {
     let base = value.strip_prefix("*.").unwrap_or(value);

@@ -1,7 +1,7 @@
 //! A whole dynamic configuration (routers, services, middlewares by name) and the checks that
 //! span objects: references that must resolve, reference cycles, and who refers to whom.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,28 +149,15 @@ impl DynamicConfig {
     }
 
     /// A chain of same-kind references from `start` back to itself, as names from `start` to
-    /// `start`. Iterative, so that long chains cannot exhaust the stack.
+    /// `start`.
     fn find_cycle(&self, kind: Kind, start: &str) -> Option<Vec<String>> {
-        let mut visited: BTreeSet<&str> = BTreeSet::from([start]);
-        let mut path: Vec<&str> = vec![start];
-        let mut stack: Vec<(Vec<&str>, usize)> = vec![(self.same_kind_refs(kind, start), 0)];
-        while let Some((neighbours, next)) = stack.last_mut() {
-            let Some(&n) = neighbours.get(*next) else {
-                stack.pop();
-                path.pop();
-                continue;
-            };
-            *next += 1;
-            if n == start {
-                path.push(start);
-                return Some(path.into_iter().map(str::to_string).collect());
+        crate::graph::find_cycle(start, |n| {
+            if self.contains(kind, n) {
+                self.same_kind_refs(kind, n)
+            } else {
+                Vec::new()
             }
-            if self.contains(kind, n) && visited.insert(n) {
-                path.push(n);
-                stack.push((self.same_kind_refs(kind, n), 0));
-            }
-        }
-        None
+        })
     }
 }
 

@@ -1,13 +1,15 @@
 //! The one error type of the model: every message is a single line that names the object, the
 //! field path and what is wrong with it.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::rule::RuleError;
 use crate::Kind;
 
-/// Why a config object, a name or a reference was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// Why a config object, a name or a reference was refused. Serializable: refusals travel in
+/// the Raft log's responses and keep their structure up to the admin API's status mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum ModelError {
     /// An object name breaks the naming rule.
     #[error("{kind} name {name:?}: {reason}")]
@@ -47,7 +49,7 @@ pub enum ModelError {
         /// Name of the middleware.
         name: String,
         /// Traefik type key of the middleware, e.g. `rateLimit`.
-        middleware_type: &'static str,
+        middleware_type: String,
     },
     /// An object refers to another object that does not exist.
     #[error("{from_kind} {from_name:?}: {to_kind} {to_name:?} does not exist")]
@@ -82,6 +84,26 @@ pub enum ModelError {
     /// A kind name that is none of router, service or middleware.
     #[error("unknown kind {0:?} (expected router, service or middleware)")]
     UnknownKind(String),
+}
+
+impl ModelError {
+    /// The object the error is about, when there is one: its kind and name.
+    pub fn object(&self) -> Option<(Kind, &str)> {
+        match self {
+            ModelError::InvalidName { kind, name, .. }
+            | ModelError::Invalid { kind, name, .. }
+            | ModelError::Cycle { kind, name, .. }
+            | ModelError::NotFound { kind, name } => Some((*kind, name)),
+            ModelError::Rule { router, .. } => Some((Kind::Router, router)),
+            ModelError::Unsupported { name, .. } => Some((Kind::Middleware, name)),
+            ModelError::MissingReference {
+                from_kind,
+                from_name,
+                ..
+            } => Some((*from_kind, from_name)),
+            ModelError::UnknownKind(_) => None,
+        }
+    }
 }
 
 /// `field: reason`, or just `reason` when no field is named.

@@ -17,6 +17,7 @@ mod config;
 mod duration;
 mod error;
 pub mod expr;
+pub mod graph;
 mod kind;
 mod middleware;
 mod name;
@@ -38,7 +39,7 @@ pub use middleware::{
     TlsClientCertSubject,
 };
 pub use name::{strip_provider, validate_name};
-pub use router::{Domain, Router, RouterObservability, RouterTls};
+pub use router::{Domain, Router, RouterObservability, RouterTls, PRIORITY_RANGE};
 pub use servers_transport::{CertificateFiles, ForwardingTimeouts, ServersTransport};
 pub use service::{
     Cookie, EmptyHealthCheck, Failover, LoadBalancer, Mirror, Mirroring, ResponseForwarding,

@@ -169,7 +169,7 @@ impl Middleware {
             Middleware::RateLimit(_) | Middleware::PassTlsClientCert(_) => {
                 Err(ModelError::Unsupported {
                     name: name.to_string(),
-                    middleware_type: path,
+                    middleware_type: path.to_string(),
                 })
             }
         }?;

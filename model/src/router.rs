@@ -83,7 +83,23 @@ pub struct RouterObservability {
     pub trace_verbosity: Option<String>,
 }
 
+/// Router priorities accepted: Traefik's bound on 32-bit platforms (below `i32::MAX - 1000`,
+/// the range Traefik keeps for its internal routers), negative values included (a catch-all
+/// router below every default priority). `0`, or no priority, means "the rule's length", as in
+/// Traefik.
+pub const PRIORITY_RANGE: std::ops::RangeInclusive<i64> =
+    -(i32::MAX as i64)..=(i32::MAX as i64 - 1000);
+
 impl Router {
+    /// The priority the router is ordered by: the one set, else (unset or `0`, as in Traefik)
+    /// the rule's length in bytes.
+    pub fn effective_priority(&self) -> i64 {
+        match self.priority {
+            Some(p) if p != 0 => p,
+            _ => i64::try_from(self.rule.len()).unwrap_or(i64::MAX),
+        }
+    }
+
     /// Parses the router's rule.
     pub fn parsed_rule(&self) -> Result<Expr, RuleError> {
         rule::parse(&self.rule)
@@ -117,6 +133,18 @@ impl Router {
             router: name.to_string(),
             source,
         })?;
+        if let Some(p) = self.priority {
+            if !PRIORITY_RANGE.contains(&p) {
+                return Err(obj.invalid(
+                    "priority",
+                    format!(
+                        "{p} is outside {}..={} (0 means the rule's length)",
+                        PRIORITY_RANGE.start(),
+                        PRIORITY_RANGE.end()
+                    ),
+                ));
+            }
+        }
         for (i, ep) in self.entry_points.iter().enumerate() {
             if let Some(reason) = name_problem(ep) {
                 return Err(obj.invalid(format!("entryPoints[{i}]"), format!("{ep:?}: {reason}")));

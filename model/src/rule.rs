@@ -17,7 +17,7 @@ pub use parser::parse;
 use thiserror::Error;
 
 /// A rule that does not parse or whose matchers are invalid.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
 #[error("column {column}: {message}")]
 pub struct RuleError {
     /// 1-based column (in characters) where the problem starts.

@@ -165,6 +165,18 @@ pub enum Bootstrap {
     Join(Vec<String>),
 }
 
+impl Bootstrap {
+    /// The member URLs this start names (peers or join targets), to check a stored cluster id
+    /// against.
+    pub fn urls(&self) -> Vec<String> {
+        match self {
+            Bootstrap::Peers(p) => p.values().cloned().collect(),
+            Bootstrap::Join(j) => j.clone(),
+            Bootstrap::None => Vec::new(),
+        }
+    }
+}
+
 /// Raft timing and log-retention settings.
 #[derive(Debug, Clone)]
 pub struct RaftTuning {

@@ -28,6 +28,7 @@ use crate::ops::metrics::Metrics;
 use crate::proxy;
 use crate::proxy::handler::EntryPointContext;
 use crate::proxy::runtime::{Compiler, Runtime};
+use crate::proxy::status::ProxyStatus;
 use crate::proxy::upstream::Upstream;
 use crate::store::db::{Db, DbError};
 use crate::store::log_store::LogStore;
@@ -100,6 +101,42 @@ fn raft_config(cfg: &NodeConfig) -> Result<Arc<openraft::Config>, NodeError> {
         .map_err(|e| NodeError::RaftConfig(e.to_string()))
 }
 
+/// The sockets a node listens on, bound before anything starts so that a port in use
+/// fails the start at once.
+struct Listeners {
+    grpc: TcpListener,
+    grpc_addr: SocketAddr,
+    ops: TcpListener,
+    ops_addr: SocketAddr,
+    entrypoints: Vec<(String, SocketAddr, TcpListener)>,
+}
+
+impl Listeners {
+    async fn bind(cfg: &NodeConfig) -> Result<Self, NodeError> {
+        let grpc = bind(cfg.grpc_addr).await?;
+        let mut entrypoints = Vec::new();
+        for (name, addr) in &cfg.proxy.entrypoints {
+            let listener = bind(*addr).await?;
+            let bound = local_addr(&listener, *addr)?;
+            entrypoints.push((name.clone(), bound, listener));
+        }
+        let ops = bind(cfg.ops_addr).await?;
+        Ok(Listeners {
+            grpc_addr: local_addr(&grpc, cfg.grpc_addr)?,
+            ops_addr: local_addr(&ops, cfg.ops_addr)?,
+            grpc,
+            ops,
+            entrypoints,
+        })
+    }
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, NodeError> {
+    listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind { addr, source })
+}
+
 /// Starts a node.
 pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     let db = Db::open(&cfg.data_dir, cfg.id)?;
@@ -117,41 +154,13 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         identity.set(id);
     }
 
-    let grpc_listener = bind(cfg.grpc_addr).await?;
-    let mut entrypoint_listeners = Vec::new();
-    for (name, addr) in &cfg.proxy.entrypoints {
-        let listener = bind(*addr).await?;
-        let bound = listener.local_addr().map_err(|source| NodeError::Bind {
-            addr: *addr,
-            source,
-        })?;
-        entrypoint_listeners.push((name.clone(), bound, listener));
-    }
-    let ops_listener = bind(cfg.ops_addr).await?;
-    let grpc_addr = grpc_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: cfg.grpc_addr,
-            source,
-        })?;
-    let ops_addr = ops_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: cfg.ops_addr,
-            source,
-        })?;
+    let listeners = Listeners::bind(&cfg).await?;
     let advertise_url = cfg
         .advertise_url
         .clone()
-        .unwrap_or_else(|| format!("http://{grpc_addr}"));
-
+        .unwrap_or_else(|| format!("http://{}", listeners.grpc_addr));
     if let Some(ours) = &stored_cluster {
-        let urls: Vec<String> = match &cfg.bootstrap {
-            Bootstrap::Peers(p) => p.values().cloned().collect(),
-            Bootstrap::Join(j) => j.clone(),
-            Bootstrap::None => Vec::new(),
-        };
-        bootstrap::check_cluster(ours, &urls, &advertise_url).await?;
+        bootstrap::check_cluster(ours, &cfg.bootstrap.urls(), &advertise_url).await?;
     }
 
     let network = Network::new(
@@ -178,66 +187,27 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
         history,
         identity: identity.clone(),
         metrics: metrics.clone(),
+        proxy: Arc::new(ProxyStatus::default()),
         write_timeout: cfg.write_timeout,
         routes: cfg.raft.peer_routes.clone(),
     });
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(serve_grpc(
-        handle.clone(),
-        grpc_listener,
-        shutdown_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(ops::server::serve(
-        handle.clone(),
-        ops_listener,
-        shutdown_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(follow_state(
-        handle.clone(),
-        shutdown_rx.clone(),
-    )));
-
-    let proxy_runtime = Arc::new(ArcSwap::from_pointee(Runtime::default()));
-    let compiler = Arc::new(Compiler::new(
-        cfg.proxy
-            .entrypoints
-            .iter()
-            .map(|(n, _)| n.clone())
-            .collect(),
-        cfg.proxy.upstream.clone(),
-    ));
-    tasks.push(tokio::spawn(proxy::runtime::follow(
-        handle.applied.clone(),
-        proxy_runtime.clone(),
-        compiler,
-        metrics.clone(),
-    )));
-    let upstream = Arc::new(Upstream::new(&cfg.proxy.upstream));
-    let server_name =
-        HeaderValue::from_str(&node_name(cfg.id)).unwrap_or(HeaderValue::from_static("raftgate"));
-    let mut entrypoints = Vec::new();
-    let mut drains = Vec::new();
-    for (name, bound, listener) in entrypoint_listeners {
-        let ctx = Arc::new(EntryPointContext {
-            name: name.clone(),
-            port: bound.port(),
-            port_header: HeaderValue::from(bound.port()),
-            runtime: proxy_runtime.clone(),
-            upstream: upstream.clone(),
-            server_name: server_name.clone(),
-            trusted_ips: cfg.proxy.trusted_ips.clone().into(),
-            metrics: metrics.entrypoint(&name),
-        });
-        drains.push(tokio::spawn(proxy::server::serve(
-            listener,
-            ctx,
-            cfg.proxy.timeouts.clone(),
+    let mut tasks = vec![
+        tokio::spawn(serve_grpc(
+            handle.clone(),
+            listeners.grpc,
             shutdown_rx.clone(),
-        )));
-        entrypoints.push((name, bound));
-    }
+        )),
+        tokio::spawn(ops::server::serve(
+            handle.clone(),
+            listeners.ops,
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(follow_state(handle.clone(), shutdown_rx.clone())),
+    ];
+    let proxy = start_proxy(&cfg, &handle, listeners.entrypoints, &shutdown_rx);
+    tasks.push(proxy.follower);
 
     match &cfg.bootstrap {
         Bootstrap::Peers(peers) => bootstrap::initialize(&raft, cfg.id, peers).await?,
@@ -249,18 +219,83 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, NodeError> {
     if stored_cluster.is_none() {
         tasks.push(tokio::spawn(bootstrap::propose_cluster_id(handle.clone())));
     }
-    tracing::info!(id = cfg.id, %grpc_addr, %ops_addr, url = %handle.advertise_url, ?entrypoints, "node started");
+    let (grpc_addr, ops_addr) = (listeners.grpc_addr, listeners.ops_addr);
+    tracing::info!(id = cfg.id, %grpc_addr, %ops_addr, url = %handle.advertise_url, entrypoints = ?proxy.entrypoints, "node started");
     Ok(RunningNode {
         handle,
         grpc_addr,
         ops_addr,
-        entrypoints,
-        proxy_runtime,
-        drains,
+        entrypoints: proxy.entrypoints,
+        proxy_runtime: proxy.runtime,
+        drains: proxy.drains,
         shutdown,
         tasks,
         db,
     })
+}
+
+/// The data plane of a started node.
+struct StartedProxy {
+    runtime: Arc<ArcSwap<Runtime>>,
+    follower: JoinHandle<()>,
+    entrypoints: Vec<(String, SocketAddr)>,
+    drains: Vec<JoinHandle<()>>,
+}
+
+/// Starts the data plane: the task that compiles every applied revision, and one server per
+/// entrypoint serving whatever was compiled last.
+fn start_proxy(
+    cfg: &NodeConfig,
+    handle: &Arc<ClusterHandle>,
+    listeners: Vec<(String, SocketAddr, TcpListener)>,
+    shutdown: &watch::Receiver<bool>,
+) -> StartedProxy {
+    let runtime = Arc::new(ArcSwap::from_pointee(Runtime::default()));
+    let compiler = Arc::new(Compiler::new(
+        cfg.proxy
+            .entrypoints
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect(),
+        cfg.proxy.upstream.clone(),
+    ));
+    let follower = tokio::spawn(proxy::runtime::follow(
+        handle.applied.clone(),
+        runtime.clone(),
+        compiler,
+        handle.metrics.clone(),
+        handle.proxy.clone(),
+    ));
+    let upstream = Arc::new(Upstream::new(&cfg.proxy.upstream));
+    let server_name =
+        HeaderValue::from_str(&node_name(cfg.id)).unwrap_or(HeaderValue::from_static("raftgate"));
+    let mut entrypoints = Vec::new();
+    let mut drains = Vec::new();
+    for (name, bound, listener) in listeners {
+        let ctx = Arc::new(EntryPointContext {
+            name: name.clone(),
+            port: bound.port(),
+            port_header: HeaderValue::from(bound.port()),
+            runtime: runtime.clone(),
+            upstream: upstream.clone(),
+            server_name: server_name.clone(),
+            trusted_ips: cfg.proxy.trusted_ips.clone().into(),
+            metrics: handle.metrics.entrypoint(&name),
+        });
+        drains.push(tokio::spawn(proxy::server::serve(
+            listener,
+            ctx,
+            cfg.proxy.timeouts.clone(),
+            shutdown.clone(),
+        )));
+        entrypoints.push((name, bound));
+    }
+    StartedProxy {
+        runtime,
+        follower,
+        entrypoints,
+        drains,
+    }
 }
 
 async fn serve_grpc(

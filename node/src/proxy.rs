@@ -17,6 +17,7 @@ pub mod rule;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod status;
 pub mod table;
 pub mod transport;
 pub mod upstream;

@@ -1,9 +1,8 @@
 //! Durable state of a node on sled: the Raft log, the replicated config state machine and
-//! the node's identity. The pure apply logic lives in [`state`]; sled only persists.
+//! the node's identity. The pure apply logic lives in the `raftgate-state` crate (re-exported
+//! here as [`command`], [`error`] and [`state`]); sled only persists.
 
-pub mod command;
+pub use raftgate_state::{command, error, state};
 pub mod db;
-pub mod error;
 pub mod log_store;
-pub mod state;
 pub mod state_machine;

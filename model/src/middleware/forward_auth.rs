@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{field, is_token, url_problem, Object};
+use crate::checks::{field, https_not_yet, is_token, url_problem, Object};
 use crate::serde_util::is_false;
 use crate::ModelError;
 
@@ -72,6 +72,9 @@ impl ForwardAuth {
         let at = field(path, "address");
         obj.required(&at, &self.address)?;
         if let Some(reason) = url_problem(&self.address, &["http", "https"]) {
+            return Err(obj.invalid(at, reason));
+        }
+        if let Some(reason) = https_not_yet(&self.address) {
             return Err(obj.invalid(at, reason));
         }
         if let Some(tls) = &self.tls {

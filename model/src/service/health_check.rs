@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{domain_problem, field, is_token, Object};
+use crate::checks::{domain_problem, field, is_token, Object, HTTPS_NOT_YET};
 use crate::{ModelError, TraefikDuration};
 
 /// How and how often a load balancer probes its servers.
@@ -66,6 +66,9 @@ impl ServerHealthCheck {
                 at("scheme"),
                 format!("{:?} must be http, https or h2c", self.scheme),
             ));
+        }
+        if self.scheme == "https" {
+            return Err(obj.invalid(at("scheme"), HTTPS_NOT_YET));
         }
         let grpc = match self.mode.as_str() {
             "" | "http" => false,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ServerHealthCheck, Sticky};
-use crate::checks::{field, url_problem, Object};
+use crate::checks::{field, https_not_yet, url_problem, Object};
 use crate::serde_util::is_false;
 use crate::{ModelError, TraefikDuration};
 
@@ -93,6 +93,9 @@ impl LoadBalancer {
             let at = field(path, &format!("servers[{i}].url"));
             obj.required(&at, &server.url)?;
             if let Some(reason) = url_problem(&server.url, SERVER_SCHEMES) {
+                return Err(obj.invalid(at, reason));
+            }
+            if let Some(reason) = https_not_yet(&server.url) {
                 return Err(obj.invalid(at, reason));
             }
         }

@@ -26,7 +26,9 @@ pub fn state_error(e: StateError) -> Status {
         StateError::ObjectConflict { .. }
         | StateError::RevisionConflict { .. }
         | StateError::InUse { .. } => Status::failed_precondition(msg),
-        StateError::Invalid { .. } => Status::invalid_argument(msg),
+        StateError::Invalid { .. } | StateError::Duplicate(_) | StateError::TooManyOps { .. } => {
+            Status::invalid_argument(msg)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::identity::ClusterIdentity;
 use super::routes::PeerRoutes;
 use super::types::{NodeId, Raft, RaftMetrics};
 use crate::ops::metrics::Metrics;
+use crate::proxy::status::ProxyStatus;
 use crate::store::state::Change;
 use crate::store::state_machine::{AppliedState, History};
 
@@ -34,6 +35,8 @@ pub struct ClusterHandle {
     pub identity: ClusterIdentity,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Whether the proxy serves the latest applied revision.
+    pub proxy: Arc<ProxyStatus>,
     /// How long a write waits for its commit.
     pub write_timeout: Duration,
     /// Where members are dialled when not at their advertised URL.
@@ -96,6 +99,12 @@ impl ClusterHandle {
             reachable: true,
             error: String::new(),
             voter,
+            proxy_revision: u64::try_from(self.metrics.proxy_revision.get()).unwrap_or(0),
+            proxy_error: self
+                .proxy
+                .failure()
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Metrics {
     pub proxy_revision: IntGauge,
     /// Unix time of the proxy's last config swap.
     pub proxy_swapped_at: Gauge,
+    /// 1 while the latest applied revision could not be compiled (an older one is served).
+    pub proxy_compile_failed: IntGauge,
+    /// Applied revisions the proxy could not compile.
+    pub proxy_compile_failures: IntCounter,
     /// Proxied requests by entrypoint and status class.
     pub requests: IntCounterVec,
     /// Time to response headers, by entrypoint.
@@ -137,6 +141,14 @@ impl Metrics {
                 "Config revision the proxy serves",
             ),
             proxy_swapped_at,
+            proxy_compile_failed: gauge(
+                "raftgate_proxy_config_compile_failed",
+                "1 while the latest applied config revision could not be compiled and an older one is served",
+            ),
+            proxy_compile_failures: counter(
+                "raftgate_proxy_config_compile_failures_total",
+                "Applied config revisions the proxy could not compile",
+            ),
             requests,
             request_seconds,
             term: gauge("raftgate_raft_term", "Current Raft term"),
@@ -153,6 +165,22 @@ impl Metrics {
             proposal_seconds,
             registry,
         }
+    }
+
+    /// The proxy now serves `revision`.
+    pub fn proxy_served(&self, revision: u64) {
+        self.proxy_revision.set(revision as i64);
+        self.proxy_compile_failed.set(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.proxy_swapped_at.set(now);
+    }
+
+    /// The proxy could not compile the latest applied revision.
+    pub fn proxy_not_compiled(&self) {
+        self.proxy_compile_failed.set(1);
+        self.proxy_compile_failures.inc();
     }
 
     /// Copies Raft's own metrics into the gauges.

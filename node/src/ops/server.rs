@@ -116,7 +116,8 @@ fn cluster_view(handle: &ClusterHandle) -> serde_json::Value {
         "lastLogIndex": info.last_log_index,
         "appliedIndex": info.applied_index,
         "clusterId": info.cluster_id,
-        "proxyRevision": handle.metrics.proxy_revision.get(),
+        "proxyRevision": info.proxy_revision,
+        "proxyError": info.proxy_error,
         "proxyConfigSwappedAt": handle.metrics.proxy_swapped_at.get(),
         "members": members,
     })

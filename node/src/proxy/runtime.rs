@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use raftgate_model::{strip_provider, Kind, Middleware, Service, ServiceSpec};
+use raftgate_model::{strip_provider, Kind, Middleware, Router, Service, ServiceSpec};
 use tokio::sync::watch;
 
 use super::balance::{LoadBalancer, SmoothWrr, StickyCookie, Strategy};
@@ -21,7 +21,8 @@ use super::rule::CompiledRule;
 use super::service::{
     Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
 };
-use super::table::{default_priority, RouteEntry, RouteTable};
+use super::status::{CompileFailure, ProxyStatus};
+use super::table::{RouteEntry, RouteTable};
 use super::transport::{TransportMap, Transports};
 use super::upstream::UpstreamConfig;
 use crate::ops::metrics::Metrics;
@@ -30,6 +31,7 @@ use crate::store::state::ConfigState;
 use crate::store::state_machine::AppliedState;
 
 /// What a matched router leads to.
+#[derive(Clone)]
 pub struct RouteTarget {
     /// The router's name.
     pub router: String,
@@ -79,9 +81,13 @@ impl Compiler {
         }
     }
 
-    /// Compiles `config`. Objects that cannot be compiled (none should: writes are validated)
-    /// are skipped with an error log, never taking the rest down.
-    pub fn compile(&self, config: &ConfigState) -> Runtime {
+    /// Compiles `config`. Every write was validated by the same model before it was
+    /// committed, so this cannot fail on a committed config; if it does anyway (a bug), the
+    /// whole revision is refused, listing every problem, and the caller keeps serving the
+    /// runtime it has. A router whose middleware cannot be built from what is on this node (a
+    /// `usersFile` not there yet) is not a failure: it is compiled to answer 503.
+    pub fn compile(&self, config: &ConfigState) -> Result<Runtime, CompileFailure> {
+        let mut problems = Vec::new();
         let services: HashMap<&str, &Service> = config
             .list(Kind::Service)
             .filter_map(|(k, o)| match &o.spec {
@@ -99,12 +105,33 @@ impl Compiler {
                         _ => None,
                     }),
             );
-        let balanced = self.compile_balanced(&services, &transports);
-        let mut compiled: HashMap<String, Arc<ServiceRuntime>> = balanced;
+        let mut compiled = self.compile_balanced(&services, &transports, &mut problems);
         for name in services.keys() {
-            compile_composite(name, &services, &mut compiled, 0);
+            if compile_composite(name, &services, &mut compiled, 0).is_none() {
+                problems.push(format!("service {name:?} could not be compiled"));
+            }
         }
+        let tables = self.compile_routes(config, &compiled, &mut problems);
+        inject_fault(config, &mut problems);
+        if !problems.is_empty() {
+            return Err(CompileFailure {
+                revision: config.revision,
+                reason: problems.join("; "),
+            });
+        }
+        Ok(Runtime {
+            revision: config.revision,
+            tables,
+        })
+    }
 
+    /// Every router of `config` compiled onto the route tables of its entrypoints.
+    fn compile_routes(
+        &self,
+        config: &ConfigState,
+        services: &HashMap<String, Arc<ServiceRuntime>>,
+        problems: &mut Vec<String>,
+    ) -> HashMap<String, RouteTable<RouteTarget>> {
         let middleware_configs: HashMap<&str, &Middleware> = config
             .list(Kind::Middleware)
             .filter_map(|(k, o)| match &o.spec {
@@ -113,8 +140,7 @@ impl Compiler {
             })
             .collect();
         let mut middleware_cache = self.middlewares.lock().unwrap_or_else(|e| e.into_inner());
-        let mut chains = ChainBuilder::new(&middleware_configs, &compiled, &middleware_cache);
-
+        let mut chains = ChainBuilder::new(&middleware_configs, services, &middleware_cache);
         let mut per_entrypoint: HashMap<String, Vec<RouteEntry<RouteTarget>>> = HashMap::new();
         for (key, object) in config.list(Kind::Router) {
             let ObjectSpec::Router(router) = &object.spec else {
@@ -123,12 +149,15 @@ impl Compiler {
             let expr = match router.parsed_rule() {
                 Ok(expr) => expr,
                 Err(e) => {
-                    tracing::error!(router = %key.name, error = %e, "router skipped");
+                    problems.push(format!("router {:?}: rule: {e}", key.name));
                     continue;
                 }
             };
-            let Some(service) = compiled.get(strip_provider(&router.service)).cloned() else {
-                tracing::error!(router = %key.name, service = %router.service, "router skipped: service not compiled");
+            let Some(service) = services.get(strip_provider(&router.service)).cloned() else {
+                problems.push(format!(
+                    "router {:?}: service {:?} not compiled",
+                    key.name, router.service
+                ));
                 continue;
             };
             let (middlewares, broken) = match chains.chain(&router.middlewares) {
@@ -138,50 +167,45 @@ impl Compiler {
                     (MiddlewareChain::from(Vec::new()), Some(e.to_string()))
                 }
             };
-            let priority = router
-                .priority
-                .unwrap_or_else(|| default_priority(&router.rule));
-            let entrypoints: Vec<&String> = if router.entry_points.is_empty() {
-                self.entrypoints.iter().collect()
-            } else {
-                router.entry_points.iter().collect()
+            let target = RouteTarget {
+                router: key.name.clone(),
+                service,
+                middlewares,
+                broken,
             };
-            for ep in entrypoints {
-                if !self.entrypoints.contains(ep) {
-                    continue;
-                }
+            for ep in self.entrypoints_of(router) {
                 // Compiled per entrypoint: a rule is immutable and owned by one table.
                 let rule = match CompiledRule::compile(&expr) {
                     Ok(rule) => rule,
                     Err(e) => {
-                        tracing::error!(router = %key.name, error = %e, "router skipped");
+                        problems.push(format!("router {:?}: rule: {e}", key.name));
                         break;
                     }
                 };
                 per_entrypoint
-                    .entry(ep.clone())
+                    .entry(ep.to_string())
                     .or_default()
                     .push(RouteEntry {
                         name: key.name.clone(),
-                        priority,
+                        priority: router.effective_priority(),
                         rule,
-                        target: RouteTarget {
-                            router: key.name.clone(),
-                            service: service.clone(),
-                            middlewares: middlewares.clone(),
-                            broken: broken.clone(),
-                        },
+                        target: target.clone(),
                     });
             }
         }
         *middleware_cache = chains.finish();
-        Runtime {
-            revision: config.revision,
-            tables: per_entrypoint
-                .into_iter()
-                .map(|(ep, entries)| (ep, RouteTable::build(entries)))
-                .collect(),
-        }
+        per_entrypoint
+            .into_iter()
+            .map(|(ep, entries)| (ep, RouteTable::build(entries)))
+            .collect()
+    }
+
+    /// The node's entrypoints a router serves on: those it names, or all of them.
+    fn entrypoints_of<'a>(&'a self, router: &'a Router) -> impl Iterator<Item = &'a String> {
+        let all = router.entry_points.is_empty();
+        self.entrypoints
+            .iter()
+            .filter(move |ep| all || router.entry_points.contains(ep))
     }
 
     /// Load-balanced services: reused whole when unchanged, else rebuilt on server states
@@ -190,6 +214,7 @@ impl Compiler {
         &self,
         services: &HashMap<&str, &Service>,
         transports: &TransportMap,
+        problems: &mut Vec<String>,
     ) -> HashMap<String, Arc<ServiceRuntime>> {
         let mut wanted = Vec::new();
         let mut layout = Vec::new();
@@ -205,19 +230,17 @@ impl Compiler {
             {
                 Ok(spec) => spec,
                 Err(e) => {
-                    tracing::error!(service = %name, error = %e, "health check ignored");
+                    problems.push(format!("service {name:?}: health check: {e}"));
                     None
                 }
             };
-            // Servers whose URL cannot be served are left out (writes are validated, so this
-            // is a scheme the data plane does not speak yet, such as https).
             let servers: Vec<(&str, Target)> = lb
                 .servers
                 .iter()
                 .filter_map(|s| match Target::parse(&s.url) {
                     Ok(t) => Some((s.url.as_str(), t)),
                     Err(e) => {
-                        tracing::error!(service = %name, error = %e, "server skipped");
+                        problems.push(format!("service {name:?}: server {:?}: {e}", s.url));
                         None
                     }
                 })
@@ -230,7 +253,7 @@ impl Compiler {
         let states = match self.registry.reconcile(wanted) {
             Ok(states) => states,
             Err(e) => {
-                tracing::error!(error = %e, "load balancers not compiled");
+                problems.push(format!("load balancers: {e}"));
                 return HashMap::new();
             }
         };
@@ -270,7 +293,7 @@ impl Compiler {
             {
                 Some(Ok(cookie)) => Some(cookie),
                 Some(Err(e)) => {
-                    tracing::error!(service = %name, error = %e, "sticky cookie ignored");
+                    problems.push(format!("service {name:?}: sticky cookie: {e}"));
                     None
                 }
                 None => None,
@@ -395,32 +418,60 @@ fn compile_composite(
     Some(runtime)
 }
 
-/// Keeps `target` compiled from the latest applied state, until the channel closes.
+/// A router named `fault-compile-…` makes the compile fail, as a bug would: builds with the
+/// `fault-injection` feature only (the tests'), so the keep-the-last-runtime path is tested
+/// through real nodes.
+#[cfg(feature = "fault-injection")]
+fn inject_fault(config: &ConfigState, problems: &mut Vec<String>) {
+    for (key, _) in config.list(Kind::Router) {
+        if key.name.starts_with("fault-compile-") {
+            problems.push(format!("router {:?}: injected compile fault", key.name));
+        }
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn inject_fault(_: &ConfigState, _: &mut Vec<String>) {}
+
+/// Keeps `target` compiled from the latest applied state, until the channel closes. A
+/// revision that fails to compile (or whose compile panics) leaves the current runtime in
+/// place and is reported through `status` and the metrics; the next one that compiles is
+/// served.
 pub async fn follow(
     mut applied: watch::Receiver<Arc<AppliedState>>,
     target: Arc<ArcSwap<Runtime>>,
     compiler: Arc<Compiler>,
     metrics: Arc<Metrics>,
+    status: Arc<ProxyStatus>,
 ) {
     let mut compiled: Option<u64> = None;
     loop {
         let state = applied.borrow_and_update().clone();
-        if compiled != Some(state.config.revision) {
+        let revision = state.config.revision;
+        if compiled != Some(revision) {
             let compiler = compiler.clone();
-            let revision = state.config.revision;
             let started = std::time::Instant::now();
-            match tokio::task::spawn_blocking(move || compiler.compile(&state.config)).await {
+            let outcome = tokio::task::spawn_blocking(move || compiler.compile(&state.config))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(CompileFailure {
+                        revision,
+                        reason: format!("compile panicked: {e}"),
+                    })
+                });
+            compiled = Some(revision);
+            match outcome {
                 Ok(runtime) => {
                     target.store(Arc::new(runtime));
-                    compiled = Some(revision);
-                    metrics.proxy_revision.set(revision as i64);
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0.0, |d| d.as_secs_f64());
-                    metrics.proxy_swapped_at.set(now);
+                    status.served();
+                    metrics.proxy_served(revision);
                     tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
                 }
-                Err(e) => tracing::error!(error = %e, "config compilation failed"),
+                Err(failure) => {
+                    tracing::error!(%failure, served = target.load().revision, "config not compiled; serving the last one that was");
+                    metrics.proxy_not_compiled();
+                    status.failed(failure);
+                }
             }
         }
         if applied.changed().await.is_err() {
@@ -479,7 +530,7 @@ mod tests {
     async fn unchanged_services_keep_their_balancer_across_swaps() {
         let compiler = Compiler::new(vec!["web".into()], UpstreamConfig::default());
         let mut state = base();
-        let first = compiler.compile(&state);
+        let first = compiler.compile(&state).unwrap();
         // An unrelated change: service "a" is reused as is (round-robin position included).
         put(
             &mut state,
@@ -487,7 +538,7 @@ mod tests {
             "b",
             serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:2"}]}}),
         );
-        let second = compiler.compile(&state);
+        let second = compiler.compile(&state).unwrap();
         let (s1, s2) = (
             &target(&first, "web", "/r").unwrap().service,
             &target(&second, "web", "/r").unwrap().service,
@@ -500,7 +551,7 @@ mod tests {
             "a",
             serde_json::json!({"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1", "weight": 2}]}}),
         );
-        let third = compiler.compile(&state);
+        let third = compiler.compile(&state).unwrap();
         assert!(!Arc::ptr_eq(
             s2,
             &target(&third, "web", "/r").unwrap().service
@@ -527,7 +578,7 @@ mod tests {
             "elsewhere",
             serde_json::json!({"rule": "PathPrefix(`/x`)", "service": "a", "entryPoints": ["other"]}),
         );
-        let rt = compiler.compile(&state);
+        let rt = compiler.compile(&state).unwrap();
         assert!(target(&rt, "web", "/r").is_some() && target(&rt, "admin", "/r").is_some());
         assert!(target(&rt, "web", "/adm").is_none());
         assert_eq!(target(&rt, "admin", "/adm").unwrap().router, "only-admin");
@@ -558,7 +609,7 @@ mod tests {
             "m",
             serde_json::json!({"rule": "PathPrefix(`/m`)", "service": "a", "middlewares": ["both", "strip"]}),
         );
-        let rt = compiler.compile(&state);
+        let rt = compiler.compile(&state).unwrap();
         let first = target(&rt, "web", "/m").unwrap();
         assert!(first.broken.is_none());
         assert_eq!(first.middlewares.len(), 3);
@@ -572,7 +623,7 @@ mod tests {
             "add",
             serde_json::json!({"addPrefix": {"prefix": "/v2"}}),
         );
-        let rt2 = compiler.compile(&state);
+        let rt2 = compiler.compile(&state).unwrap();
         let second = target(&rt2, "web", "/m").unwrap();
         assert!(Arc::ptr_eq(&first.middlewares[0], &second.middlewares[0]));
         assert!(!Arc::ptr_eq(&first.middlewares[1], &second.middlewares[1]));

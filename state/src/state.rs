@@ -9,12 +9,14 @@
 use std::collections::BTreeSet;
 
 use imbl::OrdMap;
-use raftgate_model::{validate_name, Kind};
+use raftgate_model::{validate_name, Kind, ModelError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::command::{Command, ObjectKey, ObjectSpec, Op};
-use super::error::StateError;
+use crate::command::{Command, ObjectKey, ObjectSpec, Op};
+use crate::error::StateError;
+use crate::graph;
+use crate::limits::MAX_TXN_OPS;
 
 /// A stored object: its body and bookkeeping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,29 +87,43 @@ impl ConfigState {
                 });
             }
         }
+        if ops.len() > MAX_TXN_OPS {
+            return Err(StateError::TooManyOps {
+                ops: ops.len(),
+                limit: MAX_TXN_OPS,
+            });
+        }
         let revision = self.revision + 1;
         let mut next = self.objects.clone();
         let mut changes = Vec::with_capacity(ops.len());
         let mut touched = BTreeSet::new();
+        let mut problems = Vec::new();
         for op in ops {
             let key = op.key();
             if !touched.insert(key.clone()) {
-                return Err(StateError::Invalid {
-                    message: format!("{key} appears more than once in one transaction"),
-                });
+                return Err(StateError::Duplicate(key));
             }
             let object = apply_op(&mut next, op, &key, revision)?;
+            if let Some(object) = &object {
+                problems.extend(validate(&key, &object.spec).err());
+            }
             changes.push(Change {
                 revision,
                 key,
                 object,
             });
         }
-        for change in &changes {
-            match &change.object {
-                Some(object) => check_references(&next, &change.key, &object.spec)?,
-                None => check_unreferenced(&next, &change.key)?,
-            }
+        for change in changes.iter().filter(|c| c.object.is_none()) {
+            check_unreferenced(&next, &change.key)?;
+        }
+        let written: Vec<&ObjectKey> = changes
+            .iter()
+            .filter(|c| c.object.is_some())
+            .map(|c| &c.key)
+            .collect();
+        problems.extend(graph::problems(&next, &written));
+        if !problems.is_empty() {
+            return Err(StateError::invalid_all(problems));
         }
         if !changes.is_empty() {
             self.objects = next;
@@ -229,7 +245,6 @@ fn apply_op(
             return Ok(None);
         }
     };
-    validate(key, spec)?;
     let object = StoredObject {
         spec: spec.clone(),
         create_revision,
@@ -263,35 +278,16 @@ fn check_mod_revision(
     }
 }
 
-/// Checks the name and the body of one object on its own (no references).
-pub fn validate(key: &ObjectKey, spec: &ObjectSpec) -> Result<(), StateError> {
-    let invalid = |e: raftgate_model::ModelError| StateError::Invalid {
-        message: e.to_string(),
-    };
-    validate_name(key.kind, &key.name).map_err(invalid)?;
+/// Checks the name and the body of one object on its own (references are checked on the
+/// whole transaction's result).
+pub fn validate(key: &ObjectKey, spec: &ObjectSpec) -> Result<(), ModelError> {
+    validate_name(key.kind, &key.name)?;
     match spec {
         ObjectSpec::Router(r) => r.validate(&key.name),
         ObjectSpec::Service(s) => s.validate(&key.name),
         ObjectSpec::Middleware(m) => m.validate(&key.name),
         ObjectSpec::ServersTransport(t) => t.validate(&key.name),
     }
-    .map_err(invalid)
-}
-
-/// Every reference `spec` makes must name an existing object.
-fn check_references(
-    objects: &OrdMap<ObjectKey, StoredObject>,
-    key: &ObjectKey,
-    spec: &ObjectSpec,
-) -> Result<(), StateError> {
-    for target in spec.references() {
-        if !objects.contains_key(&target) {
-            return Err(StateError::Invalid {
-                message: format!("{key}: {target} does not exist"),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// No object may still reference the deleted `key`.

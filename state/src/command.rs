@@ -1,13 +1,15 @@
 //! The commands carried by the Raft log and the responses their application returns.
 //!
 //! A [`Command`] is what the admin API proposes; the state machine applies it with
-//! [`ConfigState::apply`](super::state::ConfigState::apply). Commands carry already-parsed,
+//! [`ConfigState::apply`](crate::state::ConfigState::apply). Commands carry already-parsed,
 //! typed objects so that apply never parses user input.
 
-use raftgate_model::{strip_provider, Kind, Middleware, Router, ServersTransport, Service};
+use raftgate_model::{
+    strip_provider, Kind, Middleware, ModelError, Router, ServersTransport, Service,
+};
 use serde::{Deserialize, Serialize};
 
-use super::error::StateError;
+use crate::error::StateError;
 
 /// The typed body of a config object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,8 +39,13 @@ impl ObjectSpec {
 
     /// Parses the Traefik JSON form of an object of `kind`.
     pub fn from_json(kind: Kind, name: &str, json: &[u8]) -> Result<Self, StateError> {
-        let invalid = |e: serde_json::Error| StateError::Invalid {
-            message: format!("{kind} \"{name}\": {e}"),
+        let invalid = |e: serde_json::Error| {
+            StateError::invalid(ModelError::Invalid {
+                kind,
+                name: name.to_string(),
+                field: String::new(),
+                reason: e.to_string(),
+            })
         };
         Ok(match kind {
             Kind::Router => ObjectSpec::Router(serde_json::from_slice(json).map_err(invalid)?),
