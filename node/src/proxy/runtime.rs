@@ -151,13 +151,7 @@ impl Compiler {
                     continue;
                 }
                 // Compiled per entrypoint: a rule is immutable and owned by one table.
-                let rule = match CompiledRule::compile(&expr) {
-                    Ok(rule) => rule,
-                    Err(e) => {
-                        tracing::error!(router = %key.name, error = %e, "router skipped");
-                        break;
-                    }
-                };
+                let rule = CompiledRule::compile(&expr);
                 per_entrypoint
                     .entry(ep.clone())
                     .or_default()
