@@ -197,6 +197,11 @@ mod tests {
         let re = compile(r"\bb\b").expect("compiles");
         assert!(re.is_match("a b c"));
         assert!(re.is_match("éb"), "é is not a word character in Go");
+        let re = compile(r"a\B").expect("compiles");
+        assert!(re.is_match("ab"));
+        assert!(!re.is_match("a b"));
+        let re = compile_bytes(r"\ba\B").expect("compiles");
+        assert!(re.is_match(b"ab"));
         let re = compile_bytes(r"^\w+$").expect("compiles");
         assert!(re.is_match(b"abc"));
         assert!(!re.is_match("é".as_bytes()));
