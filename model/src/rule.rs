@@ -7,9 +7,10 @@
 //! Each [`Matcher`] carries its checked, typed [`MatcherValue`] (compiled regexes, parsed
 //! ranges), so the data plane compiles the tree into its own matchers without failing.
 //!
-//! Rules are bounded so that no rule can exhaust a node's stack or memory: at most
-//! [`MAX_RULE_LENGTH`] bytes, [`MAX_MATCHERS`] matchers and [`MAX_DEPTH`] levels of nesting.
-//! `&&` and `||` chains are single n-ary nodes, so the tree is only as deep as the nesting.
+//! Rules are bounded so that no rule can exhaust a node's stack and its cost stays bounded: at
+//! most [`MAX_RULE_LENGTH`] bytes, [`MAX_MATCHERS`] matchers (each regex at most
+//! [`crate::regex::REGEX_SIZE_LIMIT`] compiled) and [`MAX_DEPTH`] levels of nesting. `&&` and
+//! `||` chains are single n-ary nodes, so the tree is only as deep as the nesting.
 
 mod ast;
 mod checks;
