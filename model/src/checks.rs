@@ -123,19 +123,10 @@ pub(crate) fn field(parent: &str, child: &str) -> String {
     }
 }
 
-/// Compiles a regular expression, with a one-line error message.
+/// Compiles a regular expression as the data plane does ([`crate::regex::compile`]: Go's ASCII
+/// Perl classes, the size limit), with a one-line error message.
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern)
-        .map_err(|e| format!("invalid regular expression {pattern:?}: {}", one_line(&e)))
-}
-
-/// Reduces the regex crate's multi-line diagnostic to its `error:` line.
-fn one_line(err: &regex::Error) -> String {
-    let text = err.to_string();
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("error: "))
-        .map(str::to_string)
-        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
+    crate::regex::compile(pattern)
 }
 
 /// Parses an IP address (as a single-host range) or a CIDR range.

@@ -7,7 +7,8 @@
 //! Traefik v3's own field names, so `parse → serialize → parse` is the identity.
 //!
 //! The [`rule`] module parses Traefik v3 rule expressions such as
-//! ``Host(`example.com`) && PathPrefix(`/api`)``.
+//! ``Host(`example.com`) && PathPrefix(`/api`)``; the [`regex`] module is how every user regex
+//! is compiled, at write time and in the data plane alike.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod graph;
 mod kind;
 mod middleware;
 mod name;
+pub mod regex;
 mod router;
 pub mod rule;
 mod serde_util;

@@ -4,15 +4,33 @@
 //! compile, paths that start with `/`, client IP ranges), reporting the 1-based column of the
 //! first problem. `||` binds loosest, then `&&`, then unary `!`; parentheses group. Arguments are
 //! strings in backticks (taken literally) or double quotes (with `\"` and `\\` escapes).
-//! The data plane compiles the tree into its own matchers.
+//! Each [`Matcher`] carries its checked, typed [`MatcherValue`] (compiled regexes, parsed
+//! ranges), so the data plane compiles the tree into its own matchers without failing.
+//!
+//! Rules are bounded so that no rule can exhaust a node's stack and its cost stays bounded: at
+//! most [`MAX_RULE_LENGTH`] bytes, [`MAX_MATCHERS`] matchers (each regex at most
+//! [`crate::regex::REGEX_SIZE_LIMIT`] compiled) and [`MAX_DEPTH`] levels of nesting. `&&` and
+//! `||` chains are single n-ary nodes, so the tree is only as deep as the nesting.
 
 mod ast;
 mod checks;
 mod lexer;
 mod parser;
 
-pub use ast::{Expr, Matcher, MatcherKind};
+pub use ast::{Expr, Matcher, MatcherKind, MatcherValue};
 pub use parser::parse;
+
+/// The longest rule accepted, in bytes of rule text (64 KiB).
+pub const MAX_RULE_LENGTH: usize = 64 * 1024;
+
+/// The most matcher terms one rule may hold: enough for a router with a few hundred
+/// alternatives, few enough that compiling a rule stays cheap. Counted while parsing, so a rule
+/// far over the limit is refused at its 1 001st matcher.
+pub const MAX_MATCHERS: usize = 1_000;
+
+/// The deepest nesting of parentheses and `!` accepted. Every recursive walk of an [`Expr`]
+/// recurses on nesting only, so this bounds their stack use.
+pub const MAX_DEPTH: usize = 64;
 
 use thiserror::Error;
 

@@ -9,6 +9,12 @@
 //! Operands are numbers and function calls with numeric arguments; comparisons are `>`, `>=`,
 //! `<`, `<=`, `==` and `!=`; `&&` binds tighter than `||`; parentheses group. Which functions
 //! exist depends on the [`Language`]. Errors name the 1-based column of the problem.
+//!
+//! `&&` and `||` chains are single n-ary nodes and parentheses nest at most [`MAX_DEPTH`]
+//! deep, so parsing, evaluating and dropping an expression recurse only that deep.
+
+/// The deepest nesting of parentheses accepted.
+pub const MAX_DEPTH: usize = 64;
 
 /// Which functions an expression may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +126,10 @@ impl CmpOp {
 /// A parsed boolean expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// Both hold.
-    And(Box<Expr>, Box<Expr>),
-    /// Either holds.
-    Or(Box<Expr>, Box<Expr>),
+    /// Every operand holds (two or more, evaluated left to right, short-circuiting).
+    And(Vec<Expr>),
+    /// Some operand holds (two or more, evaluated left to right, short-circuiting).
+    Or(Vec<Expr>),
     /// A comparison of two operands.
     Compare(Operand, CmpOp, Operand),
     /// A boolean function call (`IsNetworkError()`).
@@ -134,8 +140,8 @@ impl Expr {
     /// Evaluates the expression, asking `value` for each call's value (booleans as 0 or 1).
     pub fn eval(&self, value: &mut impl FnMut(&Call) -> f64) -> bool {
         match self {
-            Expr::And(a, b) => a.eval(value) && b.eval(value),
-            Expr::Or(a, b) => a.eval(value) || b.eval(value),
+            Expr::And(operands) => operands.iter().all(|e| e.eval(value)),
+            Expr::Or(operands) => operands.iter().any(|e| e.eval(value)),
             Expr::Compare(l, op, r) => {
                 let mut v = |o: &Operand| match o {
                     Operand::Number(n) => *n,
@@ -157,9 +163,10 @@ impl Expr {
 
     fn collect<'a>(&'a self, out: &mut Vec<&'a Call>) {
         match self {
-            Expr::And(a, b) | Expr::Or(a, b) => {
-                a.collect(out);
-                b.collect(out);
+            Expr::And(operands) | Expr::Or(operands) => {
+                for e in operands {
+                    e.collect(out);
+                }
             }
             Expr::Compare(l, _, r) => {
                 for o in [l, r] {
@@ -191,6 +198,8 @@ struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     language: Language,
+    /// Parentheses currently open.
+    depth: usize,
 }
 
 impl Parser {
@@ -219,29 +228,48 @@ impl Parser {
         }
     }
 
+    /// `or := and ("||" and)*`, one [`Expr::Or`] for the whole chain.
     fn or(&mut self) -> Result<Expr, ExprError> {
-        let mut left = self.and()?;
+        let first = self.and()?;
+        if *self.peek() != Tok::Or {
+            return Ok(first);
+        }
+        let mut operands = vec![first];
         while *self.peek() == Tok::Or {
             self.bump();
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            operands.push(self.and()?);
         }
-        Ok(left)
+        Ok(Expr::Or(operands))
     }
 
+    /// `and := primary ("&&" primary)*`, one [`Expr::And`] for the whole chain.
     fn and(&mut self) -> Result<Expr, ExprError> {
-        let mut left = self.primary()?;
+        let first = self.primary()?;
+        if *self.peek() != Tok::And {
+            return Ok(first);
+        }
+        let mut operands = vec![first];
         while *self.peek() == Tok::And {
             self.bump();
-            left = Expr::And(Box::new(left), Box::new(self.primary()?));
+            operands.push(self.primary()?);
         }
-        Ok(left)
+        Ok(Expr::And(operands))
     }
 
     fn primary(&mut self) -> Result<Expr, ExprError> {
         if *self.peek() == Tok::LParen {
+            let col = self.col();
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(err(
+                    col,
+                    format!("expression is nested more than {MAX_DEPTH} levels deep"),
+                ));
+            }
             self.bump();
             let inner = self.or()?;
             self.expect(Tok::RParen)?;
+            self.depth -= 1;
             return Ok(inner);
         }
         let col = self.col();
@@ -341,6 +369,7 @@ pub fn parse(input: &str, language: Language) -> Result<Expr, ExprError> {
         toks,
         pos: 0,
         language,
+        depth: 0,
     };
     let expr = p.or()?;
     if *p.peek() != Tok::End {

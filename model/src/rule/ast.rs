@@ -3,28 +3,134 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use super::RuleError;
+
 /// A parsed rule expression.
+///
+/// `&&` and `||` are n-ary: a chain `a || b || c` is one [`Expr::Or`] with three operands, so
+/// the depth of the tree grows only with nesting (parentheses and `!`, bounded by
+/// [`super::MAX_DEPTH`]), never with the length of a chain. A parenthesized group stays its own
+/// node: `a || (b || c)` is `Or([a, Or([b, c])])`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
-    /// Both sides match (`a && b`).
-    And(Box<Expr>, Box<Expr>),
-    /// Either side matches (`a || b`).
-    Or(Box<Expr>, Box<Expr>),
+    /// Every operand matches (`a && b && ...`); two or more operands, evaluated left to right.
+    And(Vec<Expr>),
+    /// Some operand matches (`a || b || ...`); two or more operands, evaluated left to right.
+    Or(Vec<Expr>),
     /// The inner expression does not match (`!a`).
     Not(Box<Expr>),
     /// A single matcher such as ``Host(`example.com`)``.
     Matcher(Matcher),
 }
 
-/// One matcher call: its kind, its string arguments and where it appeared.
+/// One matcher call: its kind, its string arguments, where it appeared, and its checked value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matcher {
     /// Which matcher.
     pub kind: MatcherKind,
-    /// The arguments, unquoted.
+    /// The arguments, unquoted, as written.
     pub args: Vec<String>,
     /// 1-based column of the matcher name in the rule.
     pub column: usize,
+    /// The arguments checked and converted to what matching needs (compiled regexes, parsed
+    /// ranges, ...). Built by [`Matcher::new`], so a data plane compiles it without failing.
+    pub value: MatcherValue,
+}
+
+/// The typed, validated arguments of a matcher. Regexes are compiled with
+/// [`crate::regex::compile`] (the size limit, Go's ASCII Perl classes); two values are equal
+/// when their regexes have the same pattern.
+#[derive(Debug, Clone)]
+pub enum MatcherValue {
+    /// `Host`: lowercase, without one trailing dot.
+    Host(String),
+    /// `HostRegexp`: run on the host as a string.
+    HostRegexp(regex::Regex),
+    /// `Path`: the exact path, starting with `/`.
+    Path(String),
+    /// `PathPrefix`: the prefix, starting with `/`.
+    PathPrefix(String),
+    /// `PathRegexp`: run on the path as a string.
+    PathRegexp(regex::Regex),
+    /// `Method`: uppercased.
+    Method(http::Method),
+    /// `Header`: the name and the exact value.
+    Header {
+        /// The header name.
+        name: http::HeaderName,
+        /// The exact value.
+        value: String,
+    },
+    /// `HeaderRegexp`: the name and a regex run on the raw bytes of each value.
+    HeaderRegexp {
+        /// The header name.
+        name: http::HeaderName,
+        /// The value regex.
+        regex: regex::bytes::Regex,
+    },
+    /// `Query`: a parameter name (not empty) and, with two arguments, its exact value.
+    Query {
+        /// The parameter name.
+        key: String,
+        /// The value it must have, or `None` for "present".
+        value: Option<String>,
+    },
+    /// `QueryRegexp`: a parameter name (not empty) and, with two arguments, a regex run on the
+    /// decoded bytes of its values.
+    QueryRegexp {
+        /// The parameter name.
+        key: String,
+        /// The value regex, or `None` for "present".
+        regex: Option<regex::bytes::Regex>,
+    },
+    /// `ClientIP`: an address (as a single-host range) or a CIDR range.
+    ClientIP(ipnet::IpNet),
+}
+
+impl PartialEq for MatcherValue {
+    fn eq(&self, other: &Self) -> bool {
+        use MatcherValue as V;
+        match (self, other) {
+            (V::Host(a), V::Host(b))
+            | (V::Path(a), V::Path(b))
+            | (V::PathPrefix(a), V::PathPrefix(b)) => a == b,
+            (V::HostRegexp(a), V::HostRegexp(b)) | (V::PathRegexp(a), V::PathRegexp(b)) => {
+                a.as_str() == b.as_str()
+            }
+            (V::Method(a), V::Method(b)) => a == b,
+            (V::Header { name, value }, V::Header { name: n, value: v }) => name == n && value == v,
+            (V::HeaderRegexp { name, regex }, V::HeaderRegexp { name: n, regex: r }) => {
+                name == n && regex.as_str() == r.as_str()
+            }
+            (V::Query { key, value }, V::Query { key: k, value: v }) => key == k && value == v,
+            (V::QueryRegexp { key, regex }, V::QueryRegexp { key: k, regex: r }) => {
+                key == k && regex.as_ref().map(|r| r.as_str()) == r.as_ref().map(|r| r.as_str())
+            }
+            (V::ClientIP(a), V::ClientIP(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for MatcherValue {}
+
+impl Matcher {
+    /// Checks the arguments of a `kind` matcher written at `column` (arity, values, regexes)
+    /// and builds its [`MatcherValue`]. Errors point at `column`.
+    ///
+    /// # Errors
+    ///
+    /// A [`RuleError`] with a one-line reason, e.g. `Host takes exactly 1 argument, got 2`.
+    pub fn new(kind: MatcherKind, args: Vec<String>, column: usize) -> Result<Matcher, RuleError> {
+        let value = super::checks::check_matcher(kind, &args)
+            .map_err(|message| RuleError::new(column, message))?;
+        Ok(Matcher {
+            kind,
+            args,
+            column,
+            value,
+        })
+    }
 }
 
 /// The matchers of Traefik v3 HTTP rules.
@@ -114,11 +220,13 @@ impl Expr {
         self.walk(&mut f);
     }
 
+    /// Recurses on nesting only: the operands of a chain are a loop.
     fn walk<F: FnMut(&Matcher)>(&self, f: &mut F) {
         match self {
-            Expr::And(a, b) | Expr::Or(a, b) => {
-                a.walk(f);
-                b.walk(f);
+            Expr::And(operands) | Expr::Or(operands) => {
+                for e in operands {
+                    e.walk(f);
+                }
             }
             Expr::Not(e) => e.walk(f),
             Expr::Matcher(m) => f(m),
@@ -134,34 +242,45 @@ impl Expr {
         }
     }
 
-    /// Writes `e`, in parentheses when its precedence is below `min`.
-    fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr, min: u8) -> fmt::Result {
-        if e.precedence() < min {
+    /// Writes `e`, in parentheses unless its precedence is above `parent`'s.
+    fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr, parent: u8) -> fmt::Result {
+        if e.precedence() <= parent {
             write!(f, "({e})")
         } else {
             write!(f, "{e}")
         }
     }
+
+    /// Writes the operands of an n-ary node separated by `op`.
+    fn write_chain(
+        f: &mut fmt::Formatter<'_>,
+        operands: &[Expr],
+        op: &str,
+        prec: u8,
+    ) -> fmt::Result {
+        for (i, e) in operands.iter().enumerate() {
+            if i > 0 {
+                f.write_str(op)?;
+            }
+            Expr::write_operand(f, e, prec)?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Expr {
-    /// Canonical syntax: `&&`/`||` with single spaces, parentheses only where the tree needs
-    /// them (operators group to the left), backtick strings unless the value holds a backtick.
+    /// Canonical syntax: `&&`/`||` with single spaces, backtick strings unless the value holds
+    /// a backtick, and parentheses exactly where the tree needs them: around an `||` operand of
+    /// `&&`, around any `&&`/`||` under `!`, and around an operand of the same operator (a
+    /// parenthesized group such as `a || (b || c)` is its own node and prints as written). So
+    /// `parse(e.to_string()) == e` for every parsed rule.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Expr::Or(a, b) => {
-                Expr::write_operand(f, a, 1)?;
-                f.write_str(" || ")?;
-                Expr::write_operand(f, b, 2)
-            }
-            Expr::And(a, b) => {
-                Expr::write_operand(f, a, 2)?;
-                f.write_str(" && ")?;
-                Expr::write_operand(f, b, 3)
-            }
+            Expr::Or(operands) => Expr::write_chain(f, operands, " || ", 1),
+            Expr::And(operands) => Expr::write_chain(f, operands, " && ", 2),
             Expr::Not(e) => {
                 f.write_str("!")?;
-                Expr::write_operand(f, e, 3)
+                Expr::write_operand(f, e, 2)
             }
             Expr::Matcher(m) => write!(f, "{m}"),
         }
@@ -201,11 +320,7 @@ mod tests {
     use super::*;
 
     fn m(kind: MatcherKind, arg: &str) -> Expr {
-        Expr::Matcher(Matcher {
-            kind,
-            args: vec![arg.to_string()],
-            column: 1,
-        })
+        Expr::Matcher(Matcher::new(kind, vec![arg.to_string()], 1).expect("valid matcher"))
     }
 
     #[test]
@@ -221,28 +336,29 @@ mod tests {
         let a = || m(MatcherKind::Host, "a");
         let b = || m(MatcherKind::Path, "/b");
         let c = || m(MatcherKind::Method, "GET");
-        let and = Expr::And(
-            Box::new(Expr::Or(Box::new(a()), Box::new(b()))),
-            Box::new(c()),
-        );
+        let and = Expr::And(vec![Expr::Or(vec![a(), b()]), c()]);
         assert_eq!(
             and.to_string(),
             "(Host(`a`) || Path(`/b`)) && Method(`GET`)"
         );
-        let or = Expr::Or(
-            Box::new(a()),
-            Box::new(Expr::And(Box::new(b()), Box::new(c()))),
-        );
+        let or = Expr::Or(vec![a(), Expr::And(vec![b(), c()])]);
         assert_eq!(or.to_string(), "Host(`a`) || Path(`/b`) && Method(`GET`)");
-        let right = Expr::Or(
-            Box::new(a()),
-            Box::new(Expr::Or(Box::new(b()), Box::new(c()))),
+        let chain = Expr::Or(vec![a(), b(), c()]);
+        assert_eq!(
+            chain.to_string(),
+            "Host(`a`) || Path(`/b`) || Method(`GET`)"
         );
+        let right = Expr::Or(vec![a(), Expr::Or(vec![b(), c()])]);
         assert_eq!(
             right.to_string(),
             "Host(`a`) || (Path(`/b`) || Method(`GET`))"
         );
-        let not = Expr::Not(Box::new(Expr::And(Box::new(a()), Box::new(b()))));
+        let left = Expr::And(vec![Expr::And(vec![a(), b()]), c()]);
+        assert_eq!(
+            left.to_string(),
+            "(Host(`a`) && Path(`/b`)) && Method(`GET`)"
+        );
+        let not = Expr::Not(Box::new(Expr::And(vec![a(), b()])));
         assert_eq!(not.to_string(), "!(Host(`a`) && Path(`/b`))");
         let not_m = Expr::Not(Box::new(Expr::Not(Box::new(a()))));
         assert_eq!(not_m.to_string(), "!!Host(`a`)");
@@ -256,12 +372,25 @@ mod tests {
 
     #[test]
     fn visits_matchers_in_order() {
-        let e = Expr::Or(
-            Box::new(Expr::Not(Box::new(m(MatcherKind::Host, "a")))),
-            Box::new(m(MatcherKind::Path, "/b")),
-        );
+        let e = Expr::Or(vec![
+            Expr::Not(Box::new(m(MatcherKind::Host, "a"))),
+            m(MatcherKind::Path, "/b"),
+        ]);
         let mut seen = Vec::new();
         e.visit_matchers(|m| seen.push(m.kind));
         assert_eq!(seen, vec![MatcherKind::Host, MatcherKind::Path]);
+    }
+
+    #[test]
+    fn values_compare_regexes_by_pattern() {
+        assert_eq!(
+            m(MatcherKind::PathRegexp, "^/a"),
+            m(MatcherKind::PathRegexp, "^/a")
+        );
+        assert_ne!(
+            m(MatcherKind::PathRegexp, "^/a"),
+            m(MatcherKind::PathRegexp, "^/b")
+        );
+        assert_ne!(m(MatcherKind::Path, "/a"), m(MatcherKind::PathPrefix, "/a"));
     }
 }

@@ -1,60 +1,83 @@
 //! Checks on one parsed matcher: its arity and the values of its arguments. Every error points
 //! at the column of the matcher name.
 
-use super::{Matcher, MatcherKind, RuleError};
-use crate::checks::{compile_regex, is_token, parse_ip_or_cidr};
+use super::{MatcherKind, MatcherValue};
+use crate::checks::{is_token, parse_ip_or_cidr};
 
-/// Checks the arity and argument values of `m`.
-pub(super) fn check_matcher(m: &Matcher) -> Result<(), RuleError> {
-    let err = |message: String| RuleError::new(m.column, message);
-    check_arity(m).map_err(err)?;
-    let kind = m.kind;
-    let arg = |i: usize| m.args.get(i).map(String::as_str).unwrap_or_default();
-    match kind {
-        MatcherKind::Host => check_host(arg(0)),
-        MatcherKind::HostRegexp | MatcherKind::PathRegexp => compile(kind, arg(0)),
-        MatcherKind::Path | MatcherKind::PathPrefix => check_path(kind, arg(0)),
+/// Checks the arity and argument values of a `kind` matcher and converts them to its value.
+///
+/// The conversions to `http::Method` and `http::HeaderName` happen here, so a data plane that
+/// reads the value has nothing left to refuse.
+pub(super) fn check_matcher(kind: MatcherKind, args: &[String]) -> Result<MatcherValue, String> {
+    check_arity(kind, args.len())?;
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
+    Ok(match kind {
+        MatcherKind::Host => {
+            let host = arg(0);
+            check_host(host)?;
+            MatcherValue::Host(host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase())
+        }
+        MatcherKind::HostRegexp => MatcherValue::HostRegexp(compile(kind, arg(0))?),
+        MatcherKind::PathRegexp => MatcherValue::PathRegexp(compile(kind, arg(0))?),
+        MatcherKind::Path => MatcherValue::Path(check_path(kind, arg(0))?),
+        MatcherKind::PathPrefix => MatcherValue::PathPrefix(check_path(kind, arg(0))?),
         MatcherKind::Method => {
-            if is_token(arg(0)) {
-                Ok(())
-            } else {
-                Err(format!("Method value {:?} is not an HTTP method", arg(0)))
+            let method = arg(0);
+            let not_a_method = || format!("Method value {method:?} is not an HTTP method");
+            if !is_token(method) {
+                return Err(not_a_method());
             }
+            let upper = method.to_ascii_uppercase();
+            MatcherValue::Method(
+                http::Method::from_bytes(upper.as_bytes()).map_err(|_| not_a_method())?,
+            )
         }
         MatcherKind::Header | MatcherKind::HeaderRegexp => {
-            if !is_token(arg(0)) {
-                return Err(err(format!(
-                    "{kind} name {:?} is not a valid HTTP header name",
-                    arg(0)
-                )));
+            let name = arg(0);
+            let bad_name = || format!("{kind} name {name:?} is not a valid HTTP header name");
+            if !is_token(name) {
+                return Err(bad_name());
             }
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad_name())?;
             if kind == MatcherKind::HeaderRegexp {
-                compile(kind, arg(1))
+                MatcherValue::HeaderRegexp {
+                    name,
+                    regex: compile_bytes(kind, arg(1))?,
+                }
             } else {
-                Ok(())
+                MatcherValue::Header {
+                    name,
+                    value: arg(1).to_string(),
+                }
             }
         }
         MatcherKind::Query | MatcherKind::QueryRegexp => {
-            if arg(0).is_empty() {
-                return Err(err(format!("{kind} parameter name must not be empty")));
+            let key = arg(0).to_string();
+            if key.is_empty() {
+                return Err(format!("{kind} parameter name must not be empty"));
             }
-            if kind == MatcherKind::QueryRegexp && m.args.len() == 2 {
-                compile(kind, arg(1))
+            let second = args.get(1).map(String::as_str);
+            if kind == MatcherKind::QueryRegexp {
+                MatcherValue::QueryRegexp {
+                    key,
+                    regex: second.map(|p| compile_bytes(kind, p)).transpose()?,
+                }
             } else {
-                Ok(())
+                MatcherValue::Query {
+                    key,
+                    value: second.map(str::to_string),
+                }
             }
         }
-        MatcherKind::ClientIP => parse_ip_or_cidr(arg(0))
-            .map(drop)
-            .map_err(|e| format!("ClientIP value {e}")),
-    }
-    .map_err(err)
+        MatcherKind::ClientIP => MatcherValue::ClientIP(
+            parse_ip_or_cidr(arg(0)).map_err(|e| format!("ClientIP value {e}"))?,
+        ),
+    })
 }
 
 /// Checks the number of arguments against the matcher's v3 arity.
-fn check_arity(m: &Matcher) -> Result<(), String> {
-    let arity = m.kind.arity();
-    let got = m.args.len();
+fn check_arity(kind: MatcherKind, got: usize) -> Result<(), String> {
+    let arity = kind.arity();
     if arity.contains(&got) {
         return Ok(());
     }
@@ -64,7 +87,7 @@ fn check_arity(m: &Matcher) -> Result<(), String> {
     } else {
         format!("{lo} or {hi} arguments")
     };
-    Err(format!("{} takes {expected}, got {got}", m.kind))
+    Err(format!("{kind} takes {expected}, got {got}"))
 }
 
 /// `Host` takes a plain ASCII host name: no wildcards (v3 has `HostRegexp` for those).
@@ -86,31 +109,31 @@ fn check_host(host: &str) -> Result<(), String> {
 }
 
 /// `Path` and `PathPrefix` values must be absolute paths.
-fn check_path(kind: MatcherKind, path: &str) -> Result<(), String> {
+fn check_path(kind: MatcherKind, path: &str) -> Result<String, String> {
     if path.starts_with('/') {
-        Ok(())
+        Ok(path.to_string())
     } else {
         Err(format!("{kind} value {path:?} must start with \"/\""))
     }
 }
 
-/// The regex argument of a `*Regexp` matcher must compile.
-fn compile(kind: MatcherKind, pattern: &str) -> Result<(), String> {
-    compile_regex(pattern)
-        .map(drop)
-        .map_err(|e| format!("{kind}: {e}"))
+/// The regex argument of a `*Regexp` matcher, compiled as the data plane runs it.
+fn compile(kind: MatcherKind, pattern: &str) -> Result<regex::Regex, String> {
+    crate::regex::compile(pattern).map_err(|e| format!("{kind}: {e}"))
+}
+
+/// The same, for a regex run on bytes.
+fn compile_bytes(kind: MatcherKind, pattern: &str) -> Result<regex::bytes::Regex, String> {
+    crate::regex::compile_bytes(pattern).map_err(|e| format!("{kind}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::{Matcher, RuleError};
 
-    fn check(kind: MatcherKind, args: &[&str]) -> Result<(), RuleError> {
-        check_matcher(&Matcher {
-            kind,
-            args: args.iter().map(|s| s.to_string()).collect(),
-            column: 7,
-        })
+    fn check(kind: MatcherKind, args: &[&str]) -> Result<Matcher, RuleError> {
+        Matcher::new(kind, args.iter().map(|s| s.to_string()).collect(), 7)
     }
 
     #[test]

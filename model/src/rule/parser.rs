@@ -1,22 +1,33 @@
 //! Recursive-descent parser for rules: `||` over `&&` over unary `!` over parentheses and
-//! matchers. Binary operators group to the left.
+//! matchers. `&&` and `||` chains are read by a loop into one n-ary node; only parentheses and
+//! `!` recurse, up to [`MAX_DEPTH`].
 
-use super::checks::check_matcher;
 use super::lexer::{Lexer, Token, TokenKind};
-use super::{Expr, Matcher, MatcherKind, RuleError};
-
-/// Deepest nesting of parentheses and `!` accepted, so that hostile input cannot exhaust the
-/// stack.
-const MAX_DEPTH: usize = 64;
+use super::{Expr, Matcher, MatcherKind, RuleError, MAX_DEPTH, MAX_MATCHERS, MAX_RULE_LENGTH};
 
 /// Parses a Traefik v3 rule and checks its matchers.
+///
+/// # Errors
+///
+/// The first problem, with its column: syntax, a matcher's arguments, or one of the limits
+/// ([`MAX_RULE_LENGTH`], [`MAX_MATCHERS`], [`MAX_DEPTH`]).
 pub fn parse(rule: &str) -> Result<Expr, RuleError> {
+    if rule.len() > MAX_RULE_LENGTH {
+        return Err(RuleError::new(
+            1,
+            format!(
+                "rule is {} bytes long, more than the limit of {MAX_RULE_LENGTH}",
+                rule.len()
+            ),
+        ));
+    }
     if rule.trim().is_empty() {
         return Err(RuleError::new(1, "rule is empty"));
     }
     let mut parser = Parser {
         lexer: Lexer::new(rule),
         depth: 0,
+        matchers: 0,
     };
     let expr = parser.or()?;
     let next = parser.lexer.next_token()?;
@@ -32,33 +43,40 @@ pub fn parse(rule: &str) -> Result<Expr, RuleError> {
     Ok(expr)
 }
 
-/// Parser state: the token stream and the current nesting depth.
+/// Parser state: the token stream, the current nesting depth and the matchers read so far.
 struct Parser<'a> {
     lexer: Lexer<'a>,
     depth: usize,
+    matchers: usize,
 }
 
 impl Parser<'_> {
-    /// `or := and ("||" and)*`
+    /// `or := and ("||" and)*`, one [`Expr::Or`] for the whole chain.
     fn or(&mut self) -> Result<Expr, RuleError> {
-        let mut left = self.and()?;
+        let first = self.and()?;
+        if self.lexer.peek()?.kind != TokenKind::Or {
+            return Ok(first);
+        }
+        let mut operands = vec![first];
         while self.lexer.peek()?.kind == TokenKind::Or {
             self.lexer.next_token()?;
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            operands.push(self.and()?);
         }
-        Ok(left)
+        Ok(Expr::Or(operands))
     }
 
-    /// `and := unary ("&&" unary)*`
+    /// `and := unary ("&&" unary)*`, one [`Expr::And`] for the whole chain.
     fn and(&mut self) -> Result<Expr, RuleError> {
-        let mut left = self.unary()?;
+        let first = self.unary()?;
+        if self.lexer.peek()?.kind != TokenKind::And {
+            return Ok(first);
+        }
+        let mut operands = vec![first];
         while self.lexer.peek()?.kind == TokenKind::And {
             self.lexer.next_token()?;
-            let right = self.unary()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            operands.push(self.unary()?);
         }
-        Ok(left)
+        Ok(Expr::And(operands))
     }
 
     /// `unary := "!" unary | "(" or ")" | matcher`
@@ -109,6 +127,13 @@ impl Parser<'_> {
 
     /// `matcher := NAME "(" [STRING ("," STRING)*] ")"`, with `NAME` already consumed.
     fn matcher(&mut self, name: &str, column: usize) -> Result<Expr, RuleError> {
+        self.matchers += 1;
+        if self.matchers > MAX_MATCHERS {
+            return Err(RuleError::new(
+                column,
+                format!("rule has more than {MAX_MATCHERS} matchers (the limit)"),
+            ));
+        }
         let kind = MatcherKind::from_name(name).ok_or_else(|| unknown_matcher(name, column))?;
         let open = self.lexer.next_token()?;
         if open.kind != TokenKind::LParen {
@@ -139,9 +164,7 @@ impl Parser<'_> {
                 }
             }
         }
-        let matcher = Matcher { kind, args, column };
-        check_matcher(&matcher)?;
-        Ok(Expr::Matcher(matcher))
+        Ok(Expr::Matcher(Matcher::new(kind, args, column)?))
     }
 
     /// One string argument.

@@ -18,11 +18,8 @@ fn err(rule: &str) -> RuleError {
 }
 
 fn matcher(kind: MatcherKind, args: &[&str], column: usize) -> Expr {
-    Expr::Matcher(Matcher {
-        kind,
-        args: args.iter().map(|s| s.to_string()).collect(),
-        column,
-    })
+    let args = args.iter().map(|s| s.to_string()).collect();
+    Expr::Matcher(Matcher::new(kind, args, column).expect("valid matcher"))
 }
 
 #[test]
@@ -79,36 +76,42 @@ fn every_matcher_parses() {
 #[test]
 fn and_binds_tighter_than_or() {
     let e = ok("Host(`a`) || Path(`/b`) && Method(`GET`)");
-    let expected = Expr::Or(
-        Box::new(matcher(MatcherKind::Host, &["a"], 1)),
-        Box::new(Expr::And(
-            Box::new(matcher(MatcherKind::Path, &["/b"], 14)),
-            Box::new(matcher(MatcherKind::Method, &["GET"], 28)),
-        )),
-    );
+    let expected = Expr::Or(vec![
+        matcher(MatcherKind::Host, &["a"], 1),
+        Expr::And(vec![
+            matcher(MatcherKind::Path, &["/b"], 14),
+            matcher(MatcherKind::Method, &["GET"], 28),
+        ]),
+    ]);
     assert_eq!(e, expected);
 
     let e = ok("Host(`a`) && Path(`/b`) || Method(`GET`)");
-    assert!(matches!(e, Expr::Or(ref l, _) if matches!(**l, Expr::And(..))));
+    assert!(matches!(e, Expr::Or(ref o) if matches!(o[0], Expr::And(_))));
 }
 
 #[test]
-fn operators_group_to_the_left() {
+fn chains_are_one_node() {
     let e = ok("Host(`a`) && Host(`b`) && Host(`c`)");
-    let Expr::And(left, right) = e else {
+    let Expr::And(operands) = e else {
         panic!("expected And");
     };
-    assert!(matches!(*left, Expr::And(..)));
-    assert_eq!(*right, matcher(MatcherKind::Host, &["c"], 27));
+    assert_eq!(operands.len(), 3);
+    assert_eq!(operands[2], matcher(MatcherKind::Host, &["c"], 27));
+    let e = ok("Path(`/a`) || Path(`/b`) || Path(`/c`) || Path(`/d`)");
+    assert!(matches!(e, Expr::Or(ref o) if o.len() == 4));
+    // A parenthesized group of the same operator stays its own node.
+    let e = ok("(Path(`/a`) || Path(`/b`)) || Path(`/c`)");
+    assert!(matches!(e, Expr::Or(ref o) if o.len() == 2 && matches!(o[0], Expr::Or(_))));
+    assert_eq!(e.to_string(), "(Path(`/a`) || Path(`/b`)) || Path(`/c`)");
 }
 
 #[test]
 fn negation_binds_tightest() {
     let e = ok("!Host(`a`) && Path(`/b`)");
-    let expected = Expr::And(
-        Box::new(Expr::Not(Box::new(matcher(MatcherKind::Host, &["a"], 2)))),
-        Box::new(matcher(MatcherKind::Path, &["/b"], 15)),
-    );
+    let expected = Expr::And(vec![
+        Expr::Not(Box::new(matcher(MatcherKind::Host, &["a"], 2))),
+        matcher(MatcherKind::Path, &["/b"], 15),
+    ]);
     assert_eq!(e, expected);
     let e = ok("!!Host(`a`)");
     assert_eq!(
@@ -126,7 +129,7 @@ fn negation_binds_tightest() {
 #[test]
 fn parentheses_override_precedence() {
     let e = ok("(Host(`a`) || Path(`/b`)) && Method(`GET`)");
-    assert!(matches!(e, Expr::And(ref l, _) if matches!(**l, Expr::Or(..))));
+    assert!(matches!(e, Expr::And(ref o) if matches!(o[0], Expr::Or(..))));
     let e = ok("((((Host(`a`)))))");
     assert_eq!(e, matcher(MatcherKind::Host, &["a"], 5));
 }
@@ -267,4 +270,242 @@ fn deep_nesting_is_refused_not_overflowed() {
     assert_eq!(err(&nots).column, 65);
     let ok_depth = format!("{}Host(`a`){}", "(".repeat(64), ")".repeat(64));
     assert!(parse(&ok_depth).is_ok());
+}
+
+/// Parses `rule`, prints it, and checks that the printed form is canonical and parses back to
+/// the same tree (columns aside, which printing changes).
+fn round_trip(rule: &str) -> String {
+    let printed = ok(rule).to_string();
+    let reparsed = ok(&printed);
+    assert_eq!(reparsed.to_string(), printed, "{rule}");
+    assert_eq!(strip_columns(&reparsed), strip_columns(&ok(rule)), "{rule}");
+    printed
+}
+
+/// The tree with every column set to 1.
+fn strip_columns(e: &Expr) -> Expr {
+    match e {
+        Expr::And(o) => Expr::And(o.iter().map(strip_columns).collect()),
+        Expr::Or(o) => Expr::Or(o.iter().map(strip_columns).collect()),
+        Expr::Not(e) => Expr::Not(Box::new(strip_columns(e))),
+        Expr::Matcher(m) => Expr::Matcher(Matcher {
+            column: 1,
+            ..m.clone()
+        }),
+    }
+}
+
+#[test]
+fn display_round_trips() {
+    let cases = [
+        ("Host(`a`)", "Host(`a`)"),
+        (
+            "Host(`a`)||Host(`b`)||Host(`c`)",
+            "Host(`a`) || Host(`b`) || Host(`c`)",
+        ),
+        (
+            "(Host(`a`) || Host(`b`)) || Host(`c`)",
+            "(Host(`a`) || Host(`b`)) || Host(`c`)",
+        ),
+        (
+            "Host(`a`) || (Host(`b`) || Host(`c`))",
+            "Host(`a`) || (Host(`b`) || Host(`c`))",
+        ),
+        (
+            "(Host(`a`) && Host(`b`)) && Host(`c`)",
+            "(Host(`a`) && Host(`b`)) && Host(`c`)",
+        ),
+        (
+            "(Host(`a`) && Host(`b`)) || Host(`c`)",
+            "Host(`a`) && Host(`b`) || Host(`c`)",
+        ),
+        (
+            "Host(`a`) && (Host(`b`) || Host(`c`))",
+            "Host(`a`) && (Host(`b`) || Host(`c`))",
+        ),
+        ("!(!(Host(`a`)))", "!!Host(`a`)"),
+        (
+            "!(Host(`a`) && Host(`b`)) || !Host(`c`)",
+            "!(Host(`a`) && Host(`b`)) || !Host(`c`)",
+        ),
+        ("((Host(`a`)))", "Host(`a`)"),
+        (r#"Header("X", "a`b")"#, r#"Header(`X`, "a`b")"#),
+        (
+            r"Host(`a.com`) && (PathRegexp(`^/\w+$`) || !Query(`k`) && ClientIP(`::1`))",
+            r"Host(`a.com`) && (PathRegexp(`^/\w+$`) || !Query(`k`) && ClientIP(`::1`))",
+        ),
+    ];
+    for (rule, printed) in cases {
+        assert_eq!(round_trip(rule), printed, "{rule}");
+    }
+    // Hand-built trees of every shape print to a rule that parses back to them.
+    let m = |p: &str| matcher(MatcherKind::Path, &[p], 1);
+    let trees = [
+        Expr::Or(vec![
+            Expr::Or(vec![m("/a"), m("/b")]),
+            m("/c"),
+            Expr::And(vec![m("/d"), m("/e")]),
+        ]),
+        Expr::And(vec![
+            Expr::Or(vec![m("/a"), m("/b")]),
+            Expr::And(vec![m("/c"), m("/d")]),
+        ]),
+        Expr::Not(Box::new(Expr::Or(vec![
+            m("/a"),
+            Expr::Not(Box::new(m("/b"))),
+        ]))),
+    ];
+    for tree in trees {
+        assert_eq!(strip_columns(&ok(&tree.to_string())), tree, "{tree}");
+    }
+}
+
+#[test]
+fn matchers_carry_typed_values() {
+    let value = |rule: &str| match ok(rule) {
+        Expr::Matcher(m) => m.value,
+        other => panic!("{other}"),
+    };
+    assert_eq!(
+        value("Host(`Example.COM.`)"),
+        MatcherValue::Host("example.com".into())
+    );
+    assert_eq!(
+        value("Method(`get`)"),
+        MatcherValue::Method(http::Method::GET)
+    );
+    assert_eq!(
+        value("Query(`k`)"),
+        MatcherValue::Query {
+            key: "k".into(),
+            value: None
+        }
+    );
+    assert!(matches!(
+        value("QueryRegexp(`k`, `^v$`)"),
+        MatcherValue::QueryRegexp { regex: Some(ref r), .. } if r.is_match(b"v")
+    ));
+    assert!(matches!(
+        value("HeaderRegexp(`X-Env`, `^p`)"),
+        MatcherValue::HeaderRegexp { ref name, .. } if name == "x-env"
+    ));
+    assert_eq!(
+        value("ClientIP(`10.0.0.1`)"),
+        MatcherValue::ClientIP("10.0.0.1/32".parse().expect("net"))
+    );
+    // Regexes run with Go's ASCII Perl classes.
+    let MatcherValue::PathRegexp(re) = value(r"PathRegexp(`^/public/keys/\w{30}$`)") else {
+        panic!("PathRegexp");
+    };
+    assert!(re.is_match(&format!("/public/keys/{}", "k".repeat(30))));
+    assert!(!re.is_match(&format!("/public/keys/{}", "é".repeat(30))));
+}
+
+/// `n` `Path` terms joined by `op`.
+fn chain(n: usize, op: &str) -> String {
+    (0..n)
+        .map(|i| format!("Path(`/{i}`)"))
+        .collect::<Vec<_>>()
+        .join(op)
+}
+
+#[test]
+fn thousand_term_chains_parse_print_and_drop_on_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(|| {
+            for op in [" || ", " && "] {
+                let text = chain(MAX_MATCHERS, op);
+                let e = ok(&text);
+                match &e {
+                    Expr::Or(o) | Expr::And(o) => assert_eq!(o.len(), MAX_MATCHERS),
+                    other => panic!("{other:?}"),
+                }
+                let mut count = 0;
+                e.visit_matchers(|_| count += 1);
+                assert_eq!(count, MAX_MATCHERS);
+                assert_eq!(e.to_string(), text);
+                assert_eq!(e.clone(), e);
+                drop(e);
+            }
+        })
+        .expect("spawns");
+    handle.join().expect("no stack overflow");
+}
+
+#[test]
+fn matcher_count_is_limited() {
+    let e = err(&chain(MAX_MATCHERS + 1, " || "));
+    let column = chain(MAX_MATCHERS, " || ").chars().count() + 5;
+    assert_eq!(e.column, column);
+    assert_eq!(e.message, "rule has more than 1000 matchers (the limit)");
+    assert_eq!(
+        e.to_string(),
+        format!("column {column}: rule has more than 1000 matchers (the limit)")
+    );
+    // Matchers count wherever they are, also under `!` and in groups.
+    let nested = format!("!({})", chain(MAX_MATCHERS + 1, " && "));
+    assert!(err(&nested).message.contains("more than 1000 matchers"));
+}
+
+#[test]
+fn huge_rules_are_refused_quickly() {
+    // 6 000 terms, as in the incident, and 60 000: refused on their length, before parsing.
+    for n in [6_000, 60_000] {
+        let text = chain(n, " || ");
+        let start = std::time::Instant::now();
+        let e = err(&text);
+        assert!(start.elapsed() < std::time::Duration::from_millis(100));
+        assert_eq!(e.column, 1);
+        assert_eq!(
+            e.message,
+            format!(
+                "rule is {} bytes long, more than the limit of 65536",
+                text.len()
+            )
+        );
+    }
+    // Just at the limit it is the matcher count that refuses, while parsing.
+    let mut text = chain(MAX_MATCHERS + 1, "||");
+    text.push_str(&" ".repeat(MAX_RULE_LENGTH - text.len()));
+    assert_eq!(text.len(), MAX_RULE_LENGTH);
+    assert!(err(&text).message.contains("matchers"));
+}
+
+#[test]
+fn nesting_limit_is_exact() {
+    let parens = |n: usize| format!("{}Host(`a`){}", "(".repeat(n), ")".repeat(n));
+    assert!(parse(&parens(MAX_DEPTH)).is_ok());
+    let e = err(&parens(MAX_DEPTH + 1));
+    assert_eq!(
+        (e.column, e.message.as_str()),
+        (65, "expression is nested more than 64 levels deep")
+    );
+    let nots = |n: usize| format!("{}Host(`a`)", "!".repeat(n));
+    assert!(parse(&nots(MAX_DEPTH)).is_ok());
+    assert_eq!(err(&nots(MAX_DEPTH + 1)).column, 65);
+    // `!` and parentheses count together.
+    let mixed = format!("{}Host(`a`){}", "!(".repeat(32), ")".repeat(32));
+    assert!(parse(&mixed).is_ok());
+    let mixed = format!("!{}Host(`a`){}", "!(".repeat(32), ")".repeat(32));
+    assert!(err(&mixed).message.contains("64 levels"));
+}
+
+#[test]
+fn nested_chains_on_a_small_stack() {
+    // Depth 64 of groups, each a chain: deep and wide at once. Unoptimized, the 64 levels of
+    // parser, printer and drop frames need between 256 and 512 KiB; tokio workers have 2 MiB.
+    let handle = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let mut text = "!Path(`/x`)".to_string();
+            for i in 0..MAX_DEPTH - 1 {
+                let op = if i % 2 == 0 { " || " } else { " && " };
+                text = format!("({text}{op}Path(`/{i}`){op}Path(`/y`))");
+            }
+            let e = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(ok(&e.to_string()).to_string(), e.to_string());
+        })
+        .expect("spawns");
+    handle.join().expect("no stack overflow");
 }

@@ -175,13 +175,7 @@ impl Compiler {
             };
             for ep in self.entrypoints_of(router) {
                 // Compiled per entrypoint: a rule is immutable and owned by one table.
-                let rule = match CompiledRule::compile(&expr) {
-                    Ok(rule) => rule,
-                    Err(e) => {
-                        problems.push(format!("router {:?}: rule: {e}", key.name));
-                        break;
-                    }
-                };
+                let rule = CompiledRule::compile(&expr);
                 per_entrypoint
                     .entry(ep.to_string())
                     .or_default()

@@ -129,7 +129,7 @@ impl StripPrefixRegex {
         let regexes = config
             .regex
             .iter()
-            .map(|r| Regex::new(r).map_err(|e| format!("regex {r:?}: {e}")))
+            .map(|r| raftgate_model::regex::compile(r).map_err(|e| format!("regex {r:?}: {e}")))
             .collect::<Result<_, _>>()?;
         Ok(Self { regexes })
     }
@@ -191,7 +191,7 @@ impl ReplacePathRegex {
     /// Compiles the config.
     pub fn new(config: &raftgate_model::ReplacePathRegex) -> Result<Self, String> {
         Ok(Self {
-            regex: Regex::new(&config.regex).map_err(|e| format!("regex: {e}"))?,
+            regex: raftgate_model::regex::compile(&config.regex).map_err(|e| format!("regex: {e}"))?,
             replacement: config.replacement.clone(),
         })
     }

@@ -1,7 +1,7 @@
 //! The boolean tree of a compiled rule (`&&`, `||`, `!` over matchers) and how host constraints
 //! combine through it.
 
-use raftgate_model::rule::{Expr, Matcher, MatcherKind};
+use raftgate_model::rule::{Expr, MatcherValue};
 
 use super::client_ip::ClientIpMatcher;
 use super::header::{HeaderMatcher, HeaderRegexpMatcher};
@@ -9,13 +9,15 @@ use super::host::{HostMatcher, HostRegexpMatcher};
 use super::method::MethodMatcher;
 use super::path::{PathMatcher, PathPrefixMatcher, PathRegexpMatcher};
 use super::query::QueryMatcher;
-use super::{HostConstraint, RequestInfo, RuleCompileError};
+use super::{HostConstraint, RequestInfo};
 
-/// A compiled expression; `&&` and `||` short-circuit left to right, as in Traefik.
+/// A compiled expression; `&&` and `||` are n-ary and short-circuit left to right, as in
+/// Traefik. Every recursion below is on nesting only (bounded by the parser), never along a
+/// chain.
 #[derive(Debug)]
 pub(super) enum Node {
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
     Not(Box<Node>),
     Leaf(Leaf),
 }
@@ -36,46 +38,54 @@ pub(super) enum Leaf {
 }
 
 impl Node {
-    /// Compiles `expr`, matcher by matcher.
-    pub(super) fn compile(expr: &Expr) -> Result<Node, RuleCompileError> {
-        let boxed = |e: &Expr| Node::compile(e).map(Box::new);
-        Ok(match expr {
-            Expr::And(a, b) => Node::And(boxed(a)?, boxed(b)?),
-            Expr::Or(a, b) => Node::Or(boxed(a)?, boxed(b)?),
-            Expr::Not(e) => Node::Not(boxed(e)?),
-            Expr::Matcher(m) => Node::Leaf(Leaf::compile(m)?),
-        })
+    /// Compiles `expr`, matcher by matcher, from the values the parser checked.
+    pub(super) fn compile(expr: &Expr) -> Node {
+        match expr {
+            Expr::And(operands) => Node::And(operands.iter().map(Node::compile).collect()),
+            Expr::Or(operands) => Node::Or(operands.iter().map(Node::compile).collect()),
+            Expr::Not(e) => Node::Not(Box::new(Node::compile(e))),
+            Expr::Matcher(m) => Node::Leaf(Leaf::compile(&m.value)),
+        }
     }
 
     /// Whether the request matches.
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {
         match self {
-            Node::And(a, b) => a.matches(req) && b.matches(req),
-            Node::Or(a, b) => a.matches(req) || b.matches(req),
+            Node::And(operands) => operands.iter().all(|e| e.matches(req)),
+            Node::Or(operands) => operands.iter().any(|e| e.matches(req)),
             Node::Not(e) => !e.matches(req),
             Node::Leaf(leaf) => leaf.matches(req),
         }
     }
 
-    /// The hosts this expression can match: the narrower side of `&&`, the union of `||` when
-    /// both sides are constrained, and any host under `!`.
+    /// The hosts this expression can match: for `&&` the narrowest constrained operand (the
+    /// first of the narrowest), for `||` the union when every operand is constrained, and any
+    /// host under `!`.
     pub(super) fn host_constraint(&self) -> HostConstraint {
         match self {
-            Node::And(a, b) => match (a.host_constraint(), b.host_constraint()) {
-                (HostConstraint::Any, c) | (c, HostConstraint::Any) => c,
-                (HostConstraint::Hosts(x), HostConstraint::Hosts(y)) => {
-                    HostConstraint::Hosts(if y.len() < x.len() { y } else { x })
+            Node::And(operands) => {
+                let mut narrowest: Option<Vec<_>> = None;
+                for e in operands {
+                    if let HostConstraint::Hosts(keys) = e.host_constraint() {
+                        if narrowest.as_ref().is_none_or(|n| keys.len() < n.len()) {
+                            narrowest = Some(keys);
+                        }
+                    }
                 }
-            },
-            Node::Or(a, b) => match (a.host_constraint(), b.host_constraint()) {
-                (HostConstraint::Hosts(mut x), HostConstraint::Hosts(y)) => {
-                    x.extend(y);
-                    x.sort();
-                    x.dedup();
-                    HostConstraint::Hosts(x)
+                narrowest.map_or(HostConstraint::Any, HostConstraint::Hosts)
+            }
+            Node::Or(operands) => {
+                let mut union = Vec::new();
+                for e in operands {
+                    match e.host_constraint() {
+                        HostConstraint::Hosts(keys) => union.extend(keys),
+                        HostConstraint::Any => return HostConstraint::Any,
+                    }
                 }
-                _ => HostConstraint::Any,
-            },
+                union.sort();
+                union.dedup();
+                HostConstraint::Hosts(union)
+            }
             Node::Not(_) => HostConstraint::Any,
             Node::Leaf(Leaf::Host(h)) => HostConstraint::Hosts(vec![h.key()]),
             Node::Leaf(Leaf::HostRegexp(h)) => match h.key() {
@@ -88,19 +98,30 @@ impl Node {
 }
 
 impl Leaf {
-    fn compile(m: &Matcher) -> Result<Leaf, RuleCompileError> {
-        Ok(match m.kind {
-            MatcherKind::Host => Leaf::Host(HostMatcher::compile(m)?),
-            MatcherKind::HostRegexp => Leaf::HostRegexp(HostRegexpMatcher::compile(m)?),
-            MatcherKind::Path => Leaf::Path(PathMatcher::compile(m)?),
-            MatcherKind::PathPrefix => Leaf::PathPrefix(PathPrefixMatcher::compile(m)?),
-            MatcherKind::PathRegexp => Leaf::PathRegexp(PathRegexpMatcher::compile(m)?),
-            MatcherKind::Method => Leaf::Method(MethodMatcher::compile(m)?),
-            MatcherKind::Header => Leaf::Header(HeaderMatcher::compile(m)?),
-            MatcherKind::HeaderRegexp => Leaf::HeaderRegexp(HeaderRegexpMatcher::compile(m)?),
-            MatcherKind::Query | MatcherKind::QueryRegexp => Leaf::Query(QueryMatcher::compile(m)?),
-            MatcherKind::ClientIP => Leaf::ClientIp(ClientIpMatcher::compile(m)?),
-        })
+    fn compile(value: &MatcherValue) -> Leaf {
+        match value {
+            MatcherValue::Host(host) => Leaf::Host(HostMatcher::compile(host)),
+            MatcherValue::HostRegexp(re) => Leaf::HostRegexp(HostRegexpMatcher::compile(re)),
+            MatcherValue::Path(path) => Leaf::Path(PathMatcher::compile(path)),
+            MatcherValue::PathPrefix(prefix) => {
+                Leaf::PathPrefix(PathPrefixMatcher::compile(prefix))
+            }
+            MatcherValue::PathRegexp(re) => Leaf::PathRegexp(PathRegexpMatcher::compile(re)),
+            MatcherValue::Method(method) => Leaf::Method(MethodMatcher::compile(method)),
+            MatcherValue::Header { name, value } => {
+                Leaf::Header(HeaderMatcher::compile(name, value))
+            }
+            MatcherValue::HeaderRegexp { name, regex } => {
+                Leaf::HeaderRegexp(HeaderRegexpMatcher::compile(name, regex))
+            }
+            MatcherValue::Query { key, value } => {
+                Leaf::Query(QueryMatcher::equals(key, value.as_deref()))
+            }
+            MatcherValue::QueryRegexp { key, regex } => {
+                Leaf::Query(QueryMatcher::regexp(key, regex.as_ref()))
+            }
+            MatcherValue::ClientIP(net) => Leaf::ClientIp(ClientIpMatcher::compile(*net)),
+        }
     }
 
     fn matches(&self, req: &RequestInfo<'_>) -> bool {

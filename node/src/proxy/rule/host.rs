@@ -5,10 +5,8 @@
 //! the host, unanchored unless the pattern anchors itself; the common wildcard shape
 //! `^<label>\.example\.com$` runs as a plain suffix check instead (see `host_suffix`).
 
-use raftgate_model::rule::Matcher;
-
 use super::host_suffix::LabelSuffix;
-use super::{arg, compile_regex, expect_args, HostKey, RequestInfo, RuleCompileError};
+use super::{HostKey, RequestInfo};
 
 /// ``Host(`example.com`)``.
 #[derive(Debug)]
@@ -18,11 +16,11 @@ pub(super) struct HostMatcher {
 }
 
 impl HostMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        let host = arg(m, 0);
-        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-        Ok(HostMatcher { host })
+    /// `host` as the model keeps it: lowercase, without a trailing dot.
+    pub(super) fn compile(host: &str) -> Self {
+        HostMatcher {
+            host: host.to_string(),
+        }
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {
@@ -45,15 +43,12 @@ pub(super) enum HostRegexpMatcher {
 }
 
 impl HostRegexpMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        let pattern = arg(m, 0);
-        // Compile even the fast shape, so that invalid or oversized patterns are refused alike.
-        let regex = compile_regex(m, pattern)?;
-        Ok(match LabelSuffix::parse(pattern) {
+    /// The fast shape is recognized on the pattern as compiled (Perl classes made ASCII).
+    pub(super) fn compile(regex: &regex::Regex) -> Self {
+        match LabelSuffix::parse(regex.as_str()) {
             Some(fast) => HostRegexpMatcher::Suffix(fast),
-            None => HostRegexpMatcher::Regex(regex),
-        })
+            None => HostRegexpMatcher::Regex(regex.clone()),
+        }
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {

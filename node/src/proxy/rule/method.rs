@@ -4,21 +4,16 @@
 //! request's method is compared case-sensitively, so a request method spelled `get` (a
 //! different, extension method) does not match.
 
-use raftgate_model::rule::Matcher;
-
-use super::{arg, expect_args, invalid, RequestInfo, RuleCompileError};
+use super::RequestInfo;
 
 /// ``Method(`GET`)``.
 #[derive(Debug)]
 pub(super) struct MethodMatcher(http::Method);
 
 impl MethodMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        let value = arg(m, 0);
-        http::Method::from_bytes(value.to_ascii_uppercase().as_bytes())
-            .map(MethodMatcher)
-            .map_err(|_| invalid(m, value, "an HTTP method"))
+    /// `method` as the model keeps it: uppercased.
+    pub(super) fn compile(method: &http::Method) -> Self {
+        MethodMatcher(method.clone())
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {
@@ -28,7 +23,7 @@ impl MethodMatcher {
 
 #[cfg(test)]
 mod tests {
-    use crate::proxy::rule::test_support::{compile, compile_err, Req};
+    use crate::proxy::rule::test_support::{compile, Req};
 
     fn matches(rule: &str, method: &str) -> bool {
         compile(rule).matches(&Req::get("a.com", "/").method(method).info())
@@ -42,11 +37,5 @@ mod tests {
         assert!(!matches("Method(`GET`)", "get"));
         assert!(matches("Method(`PURGE`)", "PURGE"));
         assert!(!matches("Method(`PURGE`)", "purge"));
-    }
-
-    #[test]
-    fn invalid_methods_are_refused() {
-        let err = compile_err(raftgate_model::rule::MatcherKind::Method, &["G T"]);
-        assert_eq!(err, "column 1: Method value \"G T\" is not an HTTP method");
     }
 }

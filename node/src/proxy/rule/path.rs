@@ -4,18 +4,15 @@
 //! As in Traefik v3, `PathPrefix` is a plain string prefix (``PathPrefix(`/api`)`` matches
 //! `/apiary`), and `PathRegexp` is unanchored unless the pattern anchors itself.
 
-use raftgate_model::rule::Matcher;
-
-use super::{arg, compile_regex, expect_args, RequestInfo, RuleCompileError};
+use super::RequestInfo;
 
 /// ``Path(`/exact`)``.
 #[derive(Debug)]
 pub(super) struct PathMatcher(String);
 
 impl PathMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        Ok(PathMatcher(arg(m, 0).to_string()))
+    pub(super) fn compile(path: &str) -> Self {
+        PathMatcher(path.to_string())
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {
@@ -28,9 +25,8 @@ impl PathMatcher {
 pub(super) struct PathPrefixMatcher(String);
 
 impl PathPrefixMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        Ok(PathPrefixMatcher(arg(m, 0).to_string()))
+    pub(super) fn compile(prefix: &str) -> Self {
+        PathPrefixMatcher(prefix.to_string())
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {
@@ -43,9 +39,8 @@ impl PathPrefixMatcher {
 pub(super) struct PathRegexpMatcher(regex::Regex);
 
 impl PathRegexpMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 1)?;
-        Ok(PathRegexpMatcher(compile_regex(m, arg(m, 0))?))
+    pub(super) fn compile(regex: &regex::Regex) -> Self {
+        PathRegexpMatcher(regex.clone())
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {

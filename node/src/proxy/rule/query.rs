@@ -9,9 +9,7 @@
 
 use std::borrow::Cow;
 
-use raftgate_model::rule::{Matcher, MatcherKind};
-
-use super::{arg, compile_bytes_regex, expect_args, RequestInfo, RuleCompileError};
+use super::RequestInfo;
 
 /// ``Query(`k`)``, ``Query(`k`, `v`)``, ``QueryRegexp(`k`)`` or ``QueryRegexp(`k`, `re`)``.
 #[derive(Debug)]
@@ -32,17 +30,20 @@ enum ValueTest {
 }
 
 impl QueryMatcher {
-    pub(super) fn compile(m: &Matcher) -> Result<Self, RuleCompileError> {
-        expect_args(m, 1, 2)?;
-        let value = match (m.kind, m.args.len()) {
-            (_, 1) => ValueTest::Any,
-            (MatcherKind::QueryRegexp, _) => ValueTest::Regex(compile_bytes_regex(m, arg(m, 1))?),
-            _ => ValueTest::Equals(arg(m, 1).to_string()),
-        };
-        Ok(QueryMatcher {
-            key: arg(m, 0).to_string(),
-            value,
-        })
+    /// ``Query(`key`)`` (`value` is `None`) or ``Query(`key`, `value`)``.
+    pub(super) fn equals(key: &str, value: Option<&str>) -> Self {
+        QueryMatcher {
+            key: key.to_string(),
+            value: value.map_or(ValueTest::Any, |v| ValueTest::Equals(v.to_string())),
+        }
+    }
+
+    /// ``QueryRegexp(`key`)`` (`regex` is `None`) or ``QueryRegexp(`key`, `re`)``.
+    pub(super) fn regexp(key: &str, regex: Option<&regex::bytes::Regex>) -> Self {
+        QueryMatcher {
+            key: key.to_string(),
+            value: regex.map_or(ValueTest::Any, |re| ValueTest::Regex(re.clone())),
+        }
     }
 
     pub(super) fn matches(&self, req: &RequestInfo<'_>) -> bool {

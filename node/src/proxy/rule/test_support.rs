@@ -1,10 +1,10 @@
 //! Helpers for the tests of the rule and route table modules: owned requests and rule
-//! compilation that panics on error.
+//! parsing that panics on error.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use raftgate_model::rule::{parse, Expr, Matcher, MatcherKind};
+use raftgate_model::rule::parse;
 
 use super::CompiledRule;
 use crate::proxy::request::{normalize_host, normalize_path, RequestInfo};
@@ -75,18 +75,5 @@ impl Req {
 /// Parses and compiles `rule`, panicking on error.
 pub(crate) fn compile(rule: &str) -> CompiledRule {
     let expr = parse(rule).unwrap_or_else(|e| panic!("{rule}: {e}"));
-    CompiledRule::compile(&expr).unwrap_or_else(|e| panic!("{rule}: {e}"))
-}
-
-/// The error message of compiling one matcher built by hand (bypassing the parser's checks).
-pub(crate) fn compile_err(kind: MatcherKind, args: &[&str]) -> String {
-    let expr = Expr::Matcher(Matcher {
-        kind,
-        args: args.iter().map(|s| s.to_string()).collect(),
-        column: 1,
-    });
-    match CompiledRule::compile(&expr) {
-        Ok(_) => panic!("{kind}{args:?} compiled"),
-        Err(e) => e.to_string(),
-    }
+    CompiledRule::compile(&expr)
 }

@@ -87,7 +87,7 @@ impl Cors {
                 .access_control_allow_origin_list_regex
                 .iter()
                 .map(|r| {
-                    Regex::new(r)
+                    raftgate_model::regex::compile(r)
                         .map_err(|e| format!("accessControlAllowOriginListRegex {r:?}: {e}"))
                 })
                 .collect::<Result<_, _>>()?,
