@@ -226,13 +226,13 @@ mod tests {
 
     #[test]
     fn constructor_builds_valid_load_balancer() {
-        let s = Service::load_balancer(["http://10.0.0.1:80", "https://b.example"]);
+        let s = Service::load_balancer(["http://10.0.0.1:80", "h2c://b.example"]);
         assert!(s.validate("api").is_ok());
         assert!(matches!(s.spec(), Some(ServiceSpec::LoadBalancer(lb)) if lb.servers.len() == 2));
         assert_eq!(
             serde_json::to_string(&s).ok().as_deref(),
             Some(
-                r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:80"},{"url":"https://b.example"}]}}"#
+                r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:80"},{"url":"h2c://b.example"}]}}"#
             )
         );
     }

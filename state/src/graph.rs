@@ -101,6 +101,7 @@ fn nesting_problems(objects: &Objects, kind: Kind, names: &[&str]) -> Vec<ModelE
     let depth = |_: &str, below: &[usize]| 1 + below.iter().max().copied().unwrap_or(0);
     let down = fold_down(&edges, 1, depth);
     let up = fold_down(&reversed(&edges), 1, depth);
+    // One path too deep goes through every object on it: name the first one written.
     let mut out = Vec::new();
     for name in names {
         let through = down.get(name).copied().unwrap_or(1) + up.get(name).copied().unwrap_or(1) - 1;
@@ -114,6 +115,7 @@ fn nesting_problems(objects: &Objects, kind: Kind, names: &[&str]) -> Vec<ModelE
                      the limit of {MAX_REFERENCE_DEPTH}"
                 ),
             });
+            break;
         }
     }
     out
@@ -180,3 +182,6 @@ fn flattened_counts(objects: &Objects) -> BTreeMap<&str, usize> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,7 +27,7 @@ const VALID: &[&str] = &[
     r#"{"basicAuth":{"users":["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"],"realm":"my realm","removeHeader":true,"headerField":"X-WebAuth-User"}}"#,
     r#"{"basicAuth":{"usersFile":"/etc/raftgate/htpasswd"}}"#,
     r#"{"digestAuth":{"users":["test:traefik:a2688e031edb4be6a3797f3882655c05"],"removeHeader":true}}"#,
-    r#"{"forwardAuth":{"address":"https://auth.local/verify","tls":{"ca":"/ca.pem","cert":"/c.pem","key":"/k.pem","insecureSkipVerify":true},"trustForwardHeader":true,"authResponseHeaders":["X-Auth-User"],"authResponseHeadersRegex":"^X-","authRequestHeaders":["Accept","X-CustomHeader"],"addAuthCookiesToResponse":["session"],"forwardBody":true,"maxBodySize":1024,"preserveLocationHeader":true,"preserveRequestMethod":true,"headerField":"X-User"}}"#,
+    r#"{"forwardAuth":{"address":"http://auth.local/verify","tls":{"ca":"/ca.pem","cert":"/c.pem","key":"/k.pem","insecureSkipVerify":true},"trustForwardHeader":true,"authResponseHeaders":["X-Auth-User"],"authResponseHeadersRegex":"^X-","authRequestHeaders":["Accept","X-CustomHeader"],"addAuthCookiesToResponse":["session"],"forwardBody":true,"maxBodySize":1024,"preserveLocationHeader":true,"preserveRequestMethod":true,"headerField":"X-User"}}"#,
     r#"{"ipAllowList":{"sourceRange":["127.0.0.1/32","192.168.1.7","::1"],"ipStrategy":{"excludedIPs":["10.0.0.0/8"],"ipv6Subnet":64},"rejectStatusCode":404}}"#,
     r#"{"inFlightReq":{"amount":10,"sourceCriterion":{"ipStrategy":{"depth":2}}}}"#,
     r#"{"inFlightReq":{"amount":1,"sourceCriterion":{"requestHeaderName":"X-User"}}}"#,
@@ -253,4 +253,16 @@ fn durations_in_middlewares_must_parse() {
             .unwrap_err()
             .to_string();
     assert!(err.contains("invalid duration \"fast\""), "{err}");
+}
+
+#[test]
+fn https_forward_auth_is_refused_until_tls_lands() {
+    let m: Middleware =
+        serde_json::from_str(r#"{"forwardAuth":{"address":"https://auth.local/verify"}}"#)
+            .expect("parses");
+    let err = m.validate("auth").unwrap_err().to_string();
+    assert!(
+        err.starts_with("middleware \"auth\": forwardAuth.address: \"https://auth.local/verify\": https is not supported yet"),
+        "{err}"
+    );
 }

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn full_load_balancer_round_trips() {
-        let json = r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:8080","weight":3,"preservePath":true},{"url":"h2c://grpc:50051","weight":0}],"strategy":"p2c","sticky":{"cookie":{"name":"lb","secure":true,"httpOnly":true,"sameSite":"lax","maxAge":3600,"path":"/","domain":"example.com"}},"healthCheck":{"scheme":"https","mode":"http","path":"/health","method":"HEAD","status":204,"port":8081,"interval":"10s","unhealthyInterval":"2s","timeout":"3s","hostname":"backend.local","followRedirects":false,"headers":{"X-Probe":"1"}},"passHostHeader":false,"responseForwarding":{"flushInterval":"150ms"},"serversTransport":"tls@file"}}"#;
+        let json = r#"{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:8080","weight":3,"preservePath":true},{"url":"h2c://grpc:50051","weight":0}],"strategy":"p2c","sticky":{"cookie":{"name":"lb","secure":true,"httpOnly":true,"sameSite":"lax","maxAge":3600,"path":"/","domain":"example.com"}},"healthCheck":{"scheme":"h2c","mode":"http","path":"/health","method":"HEAD","status":204,"port":8081,"interval":"10s","unhealthyInterval":"2s","timeout":"3s","hostname":"backend.local","followRedirects":false,"headers":{"X-Probe":"1"}},"passHostHeader":false,"responseForwarding":{"flushInterval":"150ms"},"serversTransport":"tls@file"}}"#;
         let s: Service = serde_json::from_str(json).expect("parses");
         assert!(s.validate("api").is_ok(), "{:?}", s.validate("api"));
         assert_eq!(serde_json::to_string(&s).ok().as_deref(), Some(json));
@@ -148,6 +148,22 @@ mod tests {
         .expect("alias parses");
         let out = serde_json::to_string(&s).expect("serializes");
         assert!(out.contains("\"healthCheck\""));
+    }
+
+    #[test]
+    fn https_is_refused_until_tls_lands() {
+        let err = invalid(r#"{"loadBalancer":{"servers":[{"url":"https://a.example"}]}}"#);
+        assert!(
+            err.starts_with("service \"api\": loadBalancer.servers[0].url: \"https://a.example\": https is not supported yet"),
+            "{err}"
+        );
+        let err = invalid(
+            r#"{"loadBalancer":{"servers":[{"url":"http://a"}],"healthCheck":{"scheme":"https"}}}"#,
+        );
+        assert!(
+            err.starts_with("service \"api\": loadBalancer.healthCheck.scheme: https is not supported yet"),
+            "{err}"
+        );
     }
 
     #[test]

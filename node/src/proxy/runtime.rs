@@ -338,8 +338,9 @@ fn same_servers(runtime: &ServiceRuntime, servers: &[Arc<super::balance::ServerS
     }
 }
 
-/// Compiles a weighted, mirroring or failover service (children first). Depth-bounded:
-/// reference cycles are refused at write time, this only guards against surprises.
+/// Compiles a weighted, mirroring or failover service (children first). The replicated
+/// state's apply refuses reference cycles and nesting past `MAX_REFERENCE_DEPTH`; the same
+/// bound here only keeps a surprise from recursing further.
 fn compile_composite(
     name: &str,
     services: &HashMap<&str, &Service>,
@@ -349,7 +350,7 @@ fn compile_composite(
     if let Some(done) = compiled.get(name) {
         return Some(done.clone());
     }
-    if depth > 32 {
+    if depth > raftgate_state::limits::MAX_REFERENCE_DEPTH {
         tracing::error!(service = %name, "service nesting too deep");
         return None;
     }

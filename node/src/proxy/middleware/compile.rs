@@ -12,8 +12,9 @@ use super::{
 };
 use crate::proxy::service::ServiceRuntime;
 
-/// `chain`s nested deeper than this are refused (cycles are refused at write time).
-const MAX_DEPTH: usize = 16;
+/// `chain`s nested deeper than this are refused; writes are held to the same limit, and
+/// cycles are refused, in the replicated state's apply.
+const MAX_DEPTH: usize = raftgate_state::limits::MAX_REFERENCE_DEPTH;
 
 /// Why a router's middlewares could not be compiled. The router then fails closed: it
 /// answers 503 rather than serve without them.
