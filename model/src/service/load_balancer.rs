@@ -161,7 +161,9 @@ mod tests {
             r#"{"loadBalancer":{"servers":[{"url":"http://a"}],"healthCheck":{"scheme":"https"}}}"#,
         );
         assert!(
-            err.starts_with("service \"api\": loadBalancer.healthCheck.scheme: https is not supported yet"),
+            err.starts_with(
+                "service \"api\": loadBalancer.healthCheck.scheme: https is not supported yet"
+            ),
             "{err}"
         );
     }

@@ -81,12 +81,24 @@ impl Compiler {
         }
     }
 
-    /// Compiles `config`. Every write was validated by the same model before it was
-    /// committed, so this cannot fail on a committed config; if it does anyway (a bug), the
-    /// whole revision is refused, listing every problem, and the caller keeps serving the
-    /// runtime it has. A router whose middleware cannot be built from what is on this node (a
-    /// `usersFile` not there yet) is not a failure: it is compiled to answer 503.
+    /// Compiles `config`, refusing the whole revision if anything in it does not compile.
+    ///
+    /// Every write was validated by the same model before it was committed, so this cannot
+    /// fail on a committed config; if it does anyway (a bug), the error lists every problem.
+    /// A router whose middleware cannot be built from what is on this node (a `usersFile` not
+    /// there yet) is not a failure: it is compiled to answer 503.
     pub fn compile(&self, config: &ConfigState) -> Result<Runtime, CompileFailure> {
+        let (runtime, problems) = self.compile_skipping(config);
+        if problems.is_empty() {
+            Ok(runtime)
+        } else {
+            Err(CompileFailure::new(config.revision, &problems, false))
+        }
+    }
+
+    /// Compiles `config`, leaving out what does not compile; returns the runtime and what was
+    /// left out, one line per problem.
+    pub fn compile_skipping(&self, config: &ConfigState) -> (Runtime, Vec<String>) {
         let mut problems = Vec::new();
         let services: HashMap<&str, &Service> = config
             .list(Kind::Service)
@@ -113,16 +125,11 @@ impl Compiler {
         }
         let tables = self.compile_routes(config, &compiled, &mut problems);
         inject_fault(config, &mut problems);
-        if !problems.is_empty() {
-            return Err(CompileFailure {
-                revision: config.revision,
-                reason: problems.join("; "),
-            });
-        }
-        Ok(Runtime {
+        let runtime = Runtime {
             revision: config.revision,
             tables,
-        })
+        };
+        (runtime, problems)
     }
 
     /// Every router of `config` compiled onto the route tables of its entrypoints.
@@ -428,10 +435,12 @@ fn inject_fault(config: &ConfigState, problems: &mut Vec<String>) {
 #[cfg(not(feature = "fault-injection"))]
 fn inject_fault(_: &ConfigState, _: &mut Vec<String>) {}
 
-/// Keeps `target` compiled from the latest applied state, until the channel closes. A
-/// revision that fails to compile (or whose compile panics) leaves the current runtime in
+/// Keeps `target` compiled from the latest applied state, until the channel closes.
+///
+/// A revision that does not compile (or whose compile panics) leaves the current runtime in
 /// place and is reported through `status` and the metrics; the next one that compiles is
-/// served.
+/// served. Right after a start there is no earlier runtime to keep: the node then serves the
+/// revision without what failed to compile (rather than nothing) and reports that.
 pub async fn follow(
     mut applied: watch::Receiver<Arc<AppliedState>>,
     target: Arc<ArcSwap<Runtime>>,
@@ -440,33 +449,34 @@ pub async fn follow(
     status: Arc<ProxyStatus>,
 ) {
     let mut compiled: Option<u64> = None;
+    let mut served_any = false;
     loop {
         let state = applied.borrow_and_update().clone();
         let revision = state.config.revision;
         if compiled != Some(revision) {
+            compiled = Some(revision);
             let compiler = compiler.clone();
             let started = std::time::Instant::now();
-            let outcome = tokio::task::spawn_blocking(move || compiler.compile(&state.config))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(CompileFailure {
-                        revision,
-                        reason: format!("compile panicked: {e}"),
-                    })
-                });
-            compiled = Some(revision);
-            match outcome {
-                Ok(runtime) => {
-                    target.store(Arc::new(runtime));
-                    status.served();
-                    metrics.proxy_served(revision);
-                    tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
-                }
-                Err(failure) => {
-                    tracing::error!(%failure, served = target.load().revision, "config not compiled; serving the last one that was");
-                    metrics.proxy_not_compiled();
-                    status.failed(failure);
-                }
+            let (runtime, problems) =
+                tokio::task::spawn_blocking(move || compiler.compile_skipping(&state.config))
+                    .await
+                    .map(|(runtime, problems)| (Some(runtime), problems))
+                    .unwrap_or_else(|e| (None, vec![format!("compile panicked: {e}")]));
+            // A whole revision is served; a partial one only when nothing was served yet.
+            let partial = !problems.is_empty() && !served_any && runtime.is_some();
+            if let Some(runtime) = runtime.filter(|_| problems.is_empty() || partial) {
+                target.store(Arc::new(runtime));
+                metrics.proxy_served(revision);
+                served_any = true;
+                tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
+            }
+            if problems.is_empty() {
+                status.served();
+            } else {
+                let failure = CompileFailure::new(revision, &problems, partial);
+                tracing::error!(%failure, served = target.load().revision, "config revision did not compile whole");
+                metrics.proxy_not_compiled();
+                status.failed(failure);
             }
         }
         if applied.changed().await.is_err() {

@@ -6,19 +6,38 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
-/// A revision the data plane could not compile, and why. The node goes on serving the last
-/// revision it compiled.
+/// A revision the data plane could not compile whole, and why. The node goes on serving the
+/// last revision it compiled, or, when it has none (just started), this one without what
+/// failed (`partial`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileFailure {
     /// The applied revision that did not compile.
     pub revision: u64,
     /// Every problem found, on one line.
     pub reason: String,
+    /// Whether the revision is served anyway, without what failed.
+    pub partial: bool,
+}
+
+impl CompileFailure {
+    /// A failure of `revision` listing `problems`.
+    pub fn new(revision: u64, problems: &[String], partial: bool) -> Self {
+        CompileFailure {
+            revision,
+            reason: problems.join("; "),
+            partial,
+        }
+    }
 }
 
 impl std::fmt::Display for CompileFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "revision {} not served: {}", self.revision, self.reason)
+        let what = if self.partial {
+            "served without what failed to compile"
+        } else {
+            "not served"
+        };
+        write!(f, "revision {} {what}: {}", self.revision, self.reason)
     }
 }
 

@@ -57,8 +57,12 @@ fn errors(result: Result<Vec<crate::Change>, StateError>) -> Vec<ModelError> {
 #[test]
 fn a_chain_cycle_made_by_an_update_is_refused_and_changes_nothing() {
     let mut s = ConfigState::default();
-    s.apply(&txn(vec![put(Kind::Middleware, "b", json!({"stripPrefix": {"prefixes": ["/x"]}}))]))
-        .unwrap();
+    s.apply(&txn(vec![put(
+        Kind::Middleware,
+        "b",
+        json!({"stripPrefix": {"prefixes": ["/x"]}}),
+    )]))
+    .unwrap();
     s.apply(&txn(vec![put(Kind::Middleware, "a", chain(&["b"]))]))
         .unwrap();
     let before = s.clone();
@@ -73,8 +77,13 @@ fn a_chain_cycle_made_by_an_update_is_refused_and_changes_nothing() {
 #[test]
 fn a_weighted_service_reaching_itself_is_refused() {
     let mut s = ConfigState::default();
-    s.apply(&txn(vec![put(Kind::Service, "leaf", lb())])).unwrap();
-    let errs = errors(s.apply(&txn(vec![put(Kind::Service, "w", weighted(&["leaf", "w@file"]))])));
+    s.apply(&txn(vec![put(Kind::Service, "leaf", lb())]))
+        .unwrap();
+    let errs = errors(s.apply(&txn(vec![put(
+        Kind::Service,
+        "w",
+        weighted(&["leaf", "w@file"]),
+    )])));
     assert!(
         errs.iter()
             .any(|e| matches!(e, ModelError::Cycle { path, .. } if path == &["w", "w"])),
@@ -83,21 +92,29 @@ fn a_weighted_service_reaching_itself_is_refused() {
     // Through mirroring and failover too.
     s.apply(&txn(vec![put(Kind::Service, "w", weighted(&["leaf"]))]))
         .unwrap();
-    let mirror = json!({"mirroring": {"service": "w", "mirrors": [{"name": "leaf", "percent": 10}]}});
+    let mirror =
+        json!({"mirroring": {"service": "w", "mirrors": [{"name": "leaf", "percent": 10}]}});
     let failover = json!({"failover": {"service": "leaf", "fallback": "m"}});
     let errs = errors(s.apply(&txn(vec![
         put(Kind::Service, "m", mirror),
         put(Kind::Service, "f", failover),
         update(Kind::Service, "w", weighted(&["f"])),
     ])));
-    assert!(errs.iter().all(|e| matches!(e, ModelError::Cycle { .. })), "{errs:?}");
+    assert!(
+        errs.iter().all(|e| matches!(e, ModelError::Cycle { .. })),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn reference_depth_is_bounded_through_the_object_written() {
     let mut s = ConfigState::default();
     let names: Vec<String> = (0..MAX_REFERENCE_DEPTH).map(|i| format!("c{i}")).collect();
-    let mut ops = vec![put(Kind::Middleware, "leaf", json!({"addPrefix": {"prefix": "/a"}}))];
+    let mut ops = vec![put(
+        Kind::Middleware,
+        "leaf",
+        json!({"addPrefix": {"prefix": "/a"}}),
+    )];
     // c1 -> c2 -> ... -> c{MAX-1} -> leaf: MAX objects deep, reported once.
     for (i, name) in names.iter().enumerate().skip(1) {
         let next = names.get(i + 1).map_or("leaf", String::as_str);
@@ -114,11 +131,18 @@ fn reference_depth_is_bounded_through_the_object_written() {
     );
     // Making the bottom deeper is refused on the object written, too.
     let errs = errors(s.apply(&txn(vec![
-        put(Kind::Middleware, "leaf2", json!({"addPrefix": {"prefix": "/b"}})),
+        put(
+            Kind::Middleware,
+            "leaf2",
+            json!({"addPrefix": {"prefix": "/b"}}),
+        ),
         update(Kind::Middleware, "leaf", chain(&["leaf2"])),
     ])));
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].to_string().starts_with("middleware \"leaf2\""), "{errs:?}");
+    assert!(
+        errs[0].to_string().starts_with("middleware \"leaf2\""),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -157,13 +181,32 @@ fn routers_run_a_bounded_number_of_middlewares_once_flattened() {
 fn every_problem_of_a_write_is_listed_in_operation_order() {
     let mut s = ConfigState::default();
     let ops = vec![
-        put(Kind::Service, "bad-url", json!({"loadBalancer": {"servers": [{"url": "ftp://x"}]}})),
-        put(Kind::Router, "bad-rule", json!({"rule": "Path(`/a`) &&", "service": "bad-url"})),
-        put(Kind::Router, "missing", json!({"rule": "Path(`/b`)", "service": "nope"})),
-        put(Kind::Router, "prio", json!({"rule": "Path(`/c`)", "service": "bad-url", "priority": i64::MIN})),
+        put(
+            Kind::Service,
+            "bad-url",
+            json!({"loadBalancer": {"servers": [{"url": "ftp://x"}]}}),
+        ),
+        put(
+            Kind::Router,
+            "bad-rule",
+            json!({"rule": "Path(`/a`) &&", "service": "bad-url"}),
+        ),
+        put(
+            Kind::Router,
+            "missing",
+            json!({"rule": "Path(`/b`)", "service": "nope"}),
+        ),
+        put(
+            Kind::Router,
+            "prio",
+            json!({"rule": "Path(`/c`)", "service": "bad-url", "priority": i64::MIN}),
+        ),
     ];
     let errs = errors(s.apply(&txn(ops)));
-    let objects: Vec<_> = errs.iter().map(|e| e.object().map(|(k, n)| (k, n.to_string()))).collect();
+    let objects: Vec<_> = errs
+        .iter()
+        .map(|e| e.object().map(|(k, n)| (k, n.to_string())))
+        .collect();
     assert_eq!(
         objects,
         [
@@ -188,7 +231,10 @@ fn transactions_and_duplicates_are_bounded() {
         s.apply(&txn(ops)),
         Err(StateError::TooManyOps { ops, limit: MAX_TXN_OPS }) if ops == MAX_TXN_OPS + 1
     ));
-    let twice = txn(vec![put(Kind::Service, "a", lb()), put(Kind::Service, "a", lb())]);
+    let twice = txn(vec![
+        put(Kind::Service, "a", lb()),
+        put(Kind::Service, "a", lb()),
+    ]);
     assert_eq!(
         s.apply(&twice).unwrap_err(),
         StateError::Duplicate(ObjectKey {

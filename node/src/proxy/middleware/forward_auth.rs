@@ -110,7 +110,10 @@ impl ForwardAuth {
             .ok_or_else(|| format!("address {:?} has no host", config.address))?;
         let response_regex = match config.auth_response_headers_regex.as_str() {
             "" => None,
-            re => Some(raftgate_model::regex::compile(re).map_err(|e| format!("authResponseHeadersRegex: {e}"))?),
+            re => Some(
+                raftgate_model::regex::compile(re)
+                    .map_err(|e| format!("authResponseHeadersRegex: {e}"))?,
+            ),
         };
         let body_limit = config.forward_body.then(|| match config.max_body_size {
             Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),

@@ -191,7 +191,8 @@ impl ReplacePathRegex {
     /// Compiles the config.
     pub fn new(config: &raftgate_model::ReplacePathRegex) -> Result<Self, String> {
         Ok(Self {
-            regex: raftgate_model::regex::compile(&config.regex).map_err(|e| format!("regex: {e}"))?,
+            regex: raftgate_model::regex::compile(&config.regex)
+                .map_err(|e| format!("regex: {e}"))?,
             replacement: config.replacement.clone(),
         })
     }

@@ -178,7 +178,8 @@ impl RedirectRegex {
     /// Compiles the config.
     pub fn new(config: &raftgate_model::RedirectRegex) -> Result<Self, String> {
         Ok(Self {
-            regex: raftgate_model::regex::compile(&config.regex).map_err(|e| format!("regex: {e}"))?,
+            regex: raftgate_model::regex::compile(&config.regex)
+                .map_err(|e| format!("regex: {e}"))?,
             replacement: config.replacement.clone(),
             permanent: config.permanent,
         })
