@@ -30,16 +30,26 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The one-line message (without the `error: ` prefix) and the exit code of a failed command.
+/// The message (without the `error: ` prefix) and the exit code of a failed command: one line
+/// per problem (a refused write or file lists each of its problems on a line of its own).
 pub fn report(err: &anyhow::Error) -> (String, u8) {
     if let Some(call) = err.chain().find_map(|e| e.downcast_ref::<CallError>()) {
         let (reason, code) = describe_call(call);
         return (format!("{reason} (endpoint {})", call.endpoint), code);
     }
     if let Some(usage) = err.chain().find_map(|e| e.downcast_ref::<UsageError>()) {
-        return (squash(&usage.0), EXIT_USAGE);
+        return (squash_lines(&usage.0), EXIT_USAGE);
     }
     (one_line(err.as_ref()), EXIT_REFUSED)
+}
+
+/// Each line squashed to single spaces; empty lines dropped.
+fn squash_lines(text: &str) -> String {
+    text.lines()
+        .map(squash)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The reason of a failed call (without its endpoint) and its exit code.
@@ -90,7 +100,12 @@ fn status_reason(status: &Status) -> String {
     if text.trim().is_empty() {
         text = status.code().description().to_string();
     }
-    squash(&text)
+    // A refused write lists each of its problems on a line of its own.
+    if status.code() == Code::InvalidArgument {
+        squash_lines(&text)
+    } else {
+        squash(&text)
+    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let (message, code) = error::report(&err);
-            eprintln!("error: {message}");
+            for line in message.lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::from(code)
         }
     }

@@ -132,6 +132,19 @@ impl ConfigState {
         Ok(changes)
     }
 
+    /// A state holding `objects` as given, unchecked, at `revision`: a copy of a live config,
+    /// which was checked when it was written (the CLI dry-runs its writes on one).
+    pub fn with_objects(
+        revision: u64,
+        objects: impl IntoIterator<Item = (ObjectKey, StoredObject)>,
+    ) -> Self {
+        ConfigState {
+            revision,
+            objects: objects.into_iter().collect(),
+            ..ConfigState::default()
+        }
+    }
+
     /// Records a membership: every id in it joins `ever_members`.
     pub fn note_members(&mut self, ids: impl IntoIterator<Item = u64>) {
         self.ever_members.extend(ids);

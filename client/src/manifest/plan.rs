@@ -2,7 +2,8 @@
 //! unchanged, or pruned; and the reference checks of the config that would result, so a
 //! file whose router names a missing service is refused with the file's path.
 
-use raftgate_model::{DynamicConfig, Kind, Middleware, Router, ServersTransport, Service};
+use raftgate_model::Kind;
+use raftgate_state::{Command, ConfigState, ObjectKey, ObjectSpec, Op, StateError, StoredObject};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -73,8 +74,7 @@ pub fn plan(manifest: &Manifest, live: &[LiveObject], prune: bool) -> Result<Pla
         let current = live
             .iter()
             .find(|o| o.kind == entry.kind && o.name == entry.name);
-        let before =
-            current.map(|o| normalize(o.kind, &o.name, o.spec.clone()).unwrap_or(o.spec.clone()));
+        let before = current.map(|o| normalize(o.kind, o.spec.clone()).unwrap_or(o.spec.clone()));
         let action = match &before {
             None => Action::Created,
             Some(b) if *b == entry.spec => Action::Unchanged,
@@ -108,72 +108,91 @@ pub fn plan(manifest: &Manifest, live: &[LiveObject], prune: bool) -> Result<Pla
             after: None,
         }));
     }
-    check_references(manifest, live, &changes)?;
+    check(manifest, live, &changes)?;
     Ok(Plan { changes })
 }
 
-/// The config after the plan, checked: every file object's references resolve, and no
-/// pruned object is still used.
-fn check_references(
-    manifest: &Manifest,
-    live: &[LiveObject],
-    changes: &[Change],
-) -> Result<(), UsageError> {
-    let mut config = DynamicConfig::default();
-    for o in live {
-        insert(&mut config, o.kind, &o.name, &o.spec);
+/// The config after the plan, checked by the replicated state's own apply, run here on a
+/// copy of the live config: the same checks the leader makes (every object's values, its
+/// references, reference cycles, the limits), every problem listed, each prefixed with where
+/// the object was read.
+fn check(manifest: &Manifest, live: &[LiveObject], changes: &[Change]) -> Result<(), UsageError> {
+    let mut state = ConfigState::with_objects(0, live.iter().filter_map(live_object));
+    let mut ops = Vec::new();
+    for c in changes.iter().filter(|c| c.action.writes()) {
+        let key = ObjectKey {
+            kind: c.kind,
+            name: c.name.clone(),
+        };
+        ops.push(match &c.after {
+            Some(spec) => Op::Put {
+                name: c.name.clone(),
+                spec: ObjectSpec::from_json(c.kind, &c.name, spec.to_string().as_bytes())
+                    .map_err(|e| UsageError(e.to_string()))?,
+                managed_by: MANAGED_BY.to_string(),
+            },
+            None => Op::Delete {
+                key,
+                expected_mod_revision: None,
+            },
+        });
     }
-    for c in changes {
-        match &c.after {
-            Some(spec) => insert(&mut config, c.kind, &c.name, spec),
-            None => remove(&mut config, c.kind, &c.name),
+    match state.apply(&txn(ops)) {
+        Ok(_) => Ok(()),
+        Err(StateError::Invalid { errors, omitted }) => {
+            let mut lines: Vec<String> = errors
+                .iter()
+                .map(
+                    |e| match e.object().and_then(|(k, n)| origin(manifest, k, n)) {
+                        Some(origin) => format!("{origin}: {e}"),
+                        None => e.to_string(),
+                    },
+                )
+                .collect();
+            if omitted > 0 {
+                lines.push(format!("... and {omitted} more problems"));
+            }
+            Err(UsageError(lines.join("\n")))
         }
+        Err(StateError::InUse {
+            kind,
+            name,
+            used_by,
+        }) => Err(UsageError(format!(
+            "--prune would delete {kind} {name:?}, which is still used by {used_by}"
+        ))),
+        Err(other) => Err(UsageError(other.to_string())),
     }
-    for entry in &manifest.entries {
-        config
-            .check_references(entry.kind, &entry.name)
-            .map_err(|e| UsageError(format!("{}: {e}", entry.origin)))?;
-    }
-    for c in changes.iter().filter(|c| c.action == Action::Pruned) {
-        let users = config.referrers(c.kind, &c.name);
-        if !users.is_empty() {
-            let users: Vec<String> = users.iter().map(|(k, n)| format!("{k} {n:?}")).collect();
-            return Err(UsageError(format!(
-                "--prune would delete {} {:?}, which is still used by {}",
-                c.kind,
-                c.name,
-                users.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
-fn insert(config: &mut DynamicConfig, kind: Kind, name: &str, spec: &Value) {
-    let name = name.to_string();
-    // Live objects were validated by the server; one this client cannot parse (a newer
-    // server) is left out of the local check, and the server checks again anyway.
-    let _ = match kind {
-        Kind::Router => serde_json::from_value::<Router>(spec.clone())
-            .map(|r| config.routers.insert(name, r))
-            .map(drop),
-        Kind::Service => serde_json::from_value::<Service>(spec.clone())
-            .map(|s| config.services.insert(name, s))
-            .map(drop),
-        Kind::Middleware => serde_json::from_value::<Middleware>(spec.clone())
-            .map(|m| config.middlewares.insert(name, m))
-            .map(drop),
-        Kind::ServersTransport => serde_json::from_value::<ServersTransport>(spec.clone())
-            .map(|t| config.servers_transports.insert(name, t))
-            .map(drop),
+/// Where the file object `(kind, name)` was read, if it came from a file.
+fn origin<'a>(manifest: &'a Manifest, kind: Kind, name: &str) -> Option<&'a str> {
+    manifest
+        .entries
+        .iter()
+        .find(|e| e.kind == kind && e.name == name)
+        .map(|e| e.origin.as_str())
+}
+
+/// A live object as the state holds it, or `None` if this client cannot parse it (a newer
+/// server's): it is left out of the local check, and the server checks again anyway.
+fn live_object(o: &LiveObject) -> Option<(ObjectKey, StoredObject)> {
+    let key = ObjectKey {
+        kind: o.kind,
+        name: o.name.clone(),
     };
+    let object = StoredObject {
+        spec: ObjectSpec::from_json(o.kind, &o.name, o.spec.to_string().as_bytes()).ok()?,
+        create_revision: 0,
+        mod_revision: 0,
+        managed_by: o.managed_by.clone(),
+    };
+    Some((key, object))
 }
 
-fn remove(config: &mut DynamicConfig, kind: Kind, name: &str) {
-    match kind {
-        Kind::Router => drop(config.routers.remove(name)),
-        Kind::Service => drop(config.services.remove(name)),
-        Kind::Middleware => drop(config.middlewares.remove(name)),
-        Kind::ServersTransport => drop(config.servers_transports.remove(name)),
+fn txn(ops: Vec<Op>) -> Command {
+    Command::Txn {
+        ops,
+        expected_revision: None,
     }
 }

@@ -1,5 +1,7 @@
 //! A parsed file to objects: which shape it has (Traefik dynamic configuration, or
-//! raftgatectl's own output), and each object checked by the model.
+//! raftgatectl's own output), and each object parsed into the model's types. Values are
+//! checked afterwards, with references, by the replicated state's own apply (`plan`); here
+//! every object that does not even parse is reported, not only the first.
 
 use raftgate_model::{Kind, Middleware, Router, ServersTransport, Service};
 use serde::de::DeserializeOwned;
@@ -50,6 +52,9 @@ pub fn entries(source: &str, value: Value) -> Result<(Vec<Entry>, Vec<String>), 
             }
         }
     }
+    if !out.errors.is_empty() {
+        return Err(UsageError(out.errors.join("\n")));
+    }
     Ok((out.entries, out.warnings))
 }
 
@@ -57,6 +62,8 @@ pub fn entries(source: &str, value: Value) -> Result<(Vec<Entry>, Vec<String>), 
 struct Output {
     entries: Vec<Entry>,
     warnings: Vec<String>,
+    /// Objects that do not parse, one line each.
+    errors: Vec<String>,
 }
 
 impl Output {
@@ -76,7 +83,7 @@ impl Output {
             let at = format!("http.{key}");
             for (name, spec) in mapping(source, &at, objects)? {
                 let origin = format!("{source}: {at}.{name}");
-                self.entries.push(entry(kind, name, spec, origin)?);
+                self.push(entry(kind, name, spec, origin));
             }
         }
         Ok(())
@@ -102,8 +109,16 @@ impl Output {
         let name = text(&item, "name")?;
         let spec = item.remove("spec").unwrap_or(Value::Null);
         let origin = format!("{origin} ({kind} {name:?})");
-        self.entries.push(entry(kind, name, spec, origin)?);
+        self.push(entry(kind, name, spec, origin));
         Ok(())
+    }
+
+    /// Keeps an entry, or its error to report with the others.
+    fn push(&mut self, entry: Result<Entry, UsageError>) {
+        match entry {
+            Ok(entry) => self.entries.push(entry),
+            Err(e) => self.errors.push(e.0),
+        }
     }
 }
 
@@ -130,9 +145,9 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// Checks one object with the model and keeps its normalized spec.
+/// Parses one object with the model and keeps its normalized spec.
 fn entry(kind: Kind, name: String, spec: Value, origin: String) -> Result<Entry, UsageError> {
-    let spec = normalize(kind, &name, spec).map_err(|e| UsageError(format!("{origin}: {e}")))?;
+    let spec = normalize(kind, spec).map_err(|e| UsageError(format!("{origin}: {e}")))?;
     Ok(Entry {
         kind,
         name,
@@ -141,28 +156,22 @@ fn entry(kind: Kind, name: String, spec: Value, origin: String) -> Result<Entry,
     })
 }
 
-/// Parses a spec with the model, validates it, and serializes it back: the form the server
-/// stores, so file and live specs compare equal when they mean the same.
-pub fn normalize(kind: Kind, name: &str, spec: Value) -> Result<Value, String> {
+/// Parses a spec with the model and serializes it back: the form the server stores, so file
+/// and live specs compare equal when they mean the same. Values are checked later, by the
+/// state's apply.
+pub fn normalize(kind: Kind, spec: Value) -> Result<Value, String> {
     if spec.is_null() {
         return Err("the definition is empty".into());
     }
     match kind {
-        Kind::Router => typed::<Router>(spec, |r| r.validate(name).map_err(|e| e.to_string())),
-        Kind::Service => typed::<Service>(spec, |s| s.validate(name).map_err(|e| e.to_string())),
-        Kind::Middleware => {
-            typed::<Middleware>(spec, |m| m.validate(name).map_err(|e| e.to_string()))
-        }
-        Kind::ServersTransport => {
-            typed::<ServersTransport>(spec, |t| t.validate(name).map_err(|e| e.to_string()))
-        }
+        Kind::Router => typed::<Router>(spec),
+        Kind::Service => typed::<Service>(spec),
+        Kind::Middleware => typed::<Middleware>(spec),
+        Kind::ServersTransport => typed::<ServersTransport>(spec),
     }
 }
 
-fn typed<T: DeserializeOwned + Serialize>(
-    spec: Value,
-    validate: impl FnOnce(&T) -> Result<(), String>,
-) -> Result<Value, String> {
+fn typed<T: DeserializeOwned + Serialize>(spec: Value) -> Result<Value, String> {
     let parsed: T = serde_path_to_error::deserialize(spec).map_err(|e| {
         let path = e.path().to_string();
         if path == "." {
@@ -171,6 +180,5 @@ fn typed<T: DeserializeOwned + Serialize>(
             format!("{path}: {}", e.into_inner())
         }
     })?;
-    validate(&parsed)?;
     serde_json::to_value(&parsed).map_err(|e| e.to_string())
 }

@@ -84,10 +84,15 @@ fn yaml_toml_and_json_read_the_same_objects() {
 
 #[test]
 fn a_bad_entry_is_named_with_its_path() {
+    // Values are checked with references by the state's apply, in `plan`.
     let bad_rule = "http:\n  routers:\n    api:\n      rule: Host(`a`) &&\n      service: x\n";
-    let e = read("d.yml", bad_rule).unwrap_err().0;
-    assert!(e.starts_with("d.yml: http.routers.api: "), "{e}");
-    assert!(e.contains("column"), "{e}");
+    let e = plan(&read("d.yml", bad_rule).unwrap(), &[], false)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.starts_with("d.yml: http.routers.api: router \"api\": rule: column"),
+        "{e}"
+    );
 
     let bad_field = "http:\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - urll: http://a\n";
     let e = read("d.yml", bad_field).unwrap_err().0;
@@ -250,6 +255,78 @@ fn plans_refuse_dangling_references() {
         .0;
     assert!(
         e.contains("--prune would delete service \"s\", which is still used by router \"keep\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_problem_of_a_file_is_listed_with_its_path() {
+    // Twenty objects, each wrong in its own way: a missing service, a bad rule, an https server.
+    let mut text = String::from("http:\n  routers:\n");
+    for i in 0..10 {
+        text.push_str(&format!(
+            "    r{i:02}:\n      rule: Path(`/{i}`)\n      service: missing{i}\n"
+        ));
+    }
+    for i in 0..5 {
+        text.push_str(&format!(
+            "    bad{i}:\n      rule: Path(`/{i}`) &&\n      service: ok\n"
+        ));
+    }
+    text.push_str(
+        "  services:\n    ok:\n      loadBalancer:\n        servers:\n          - url: http://a\n",
+    );
+    for i in 0..5 {
+        text.push_str(&format!(
+            "    tls{i}:\n      loadBalancer:\n        servers:\n          - url: https://a\n"
+        ));
+    }
+    let e = plan(&read("many.yml", &text).unwrap(), &[], false)
+        .unwrap_err()
+        .0;
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 20, "{e}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("many.yml: http.")),
+        "{e}"
+    );
+    assert!(
+        lines.contains(
+            &"many.yml: http.routers.r07: router \"r07\": service \"missing7\" does not exist"
+        ),
+        "{e}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("many.yml: http.routers.bad3: router \"bad3\": rule: column")),
+        "{e}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("many.yml: http.services.tls4: service \"tls4\"")),
+        "{e}"
+    );
+
+    // Objects that do not even parse are all listed too.
+    let unparsable = "http:\n  routers:\n    a:\n      rulez: x\n    b:\n      prio: 1\n";
+    let e = read("u.yml", unparsable).unwrap_err().0;
+    assert_eq!(e.lines().count(), 2, "{e}");
+    assert!(e.contains("rulez") && e.contains("prio"), "{e}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.yml");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(MAX_FILE_BYTES + 1).unwrap();
+    let e = load(&[path], std::io::empty()).unwrap_err().0;
+    assert!(
+        e.ends_with(&format!(
+            "larger than {MAX_FILE_BYTES} bytes, the most apply reads from one file"
+        )),
         "{e}"
     );
 }

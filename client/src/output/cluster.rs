@@ -30,6 +30,10 @@ pub struct MemberOut {
     pub applied_index: Option<u64>,
     pub reachable: bool,
     pub error: Option<String>,
+    /// The revision the node's proxy serves.
+    pub proxy_revision: u64,
+    /// Why the latest applied revision is not (wholly) served, when it is not.
+    pub proxy_error: Option<String>,
 }
 
 impl StatusOut {
@@ -51,6 +55,8 @@ impl StatusOut {
                 applied_index: m.applied_index,
                 reachable: m.reachable,
                 error: (!m.reachable).then(|| m.error.clone()),
+                proxy_revision: m.proxy_revision,
+                proxy_error: (!m.proxy_error.is_empty()).then(|| m.proxy_error.clone()),
             })
             .collect();
         StatusOut {
@@ -71,6 +77,7 @@ pub fn status_table(status: &StatusOut) -> String {
         "REVISION",
         "APPLIED",
         "STATE-HASH",
+        "PROXY",
         "REACHABLE/ERROR",
     ];
     let rows: Vec<Vec<String>> = status
@@ -93,6 +100,7 @@ pub fn status_table(status: &StatusOut) -> String {
                     dash(),
                     dash(),
                     dash(),
+                    dash(),
                     format!("no: {error}"),
                 ];
             }
@@ -108,7 +116,11 @@ pub fn status_table(status: &StatusOut) -> String {
                 m.revision.to_string(),
                 m.applied_index.map_or("-".into(), |i| i.to_string()),
                 m.state_hash.chars().take(12).collect(),
-                "yes".into(),
+                m.proxy_revision.to_string(),
+                match &m.proxy_error {
+                    None => "yes".into(),
+                    Some(e) => format!("yes; proxy: {}", crate::conn::squash(e)),
+                },
             ]
         })
         .collect();
@@ -205,6 +217,7 @@ mod tests {
         m.state_hash = "0123456789abcdef0123".into();
         m.reachable = true;
         m.voter = true;
+        m.proxy_revision = 9;
         let mut down = m.clone();
         down.id = 2;
         down.addr = "http://n2:7001".into();
@@ -214,9 +227,9 @@ mod tests {
         let status = StatusOut::from_proto(&resp);
         assert_eq!(
             status_table(&status),
-            "ID  ADDRESS         ROLE    TERM  REVISION  APPLIED  STATE-HASH    REACHABLE/ERROR\n\
-             1*  http://n1:7001  leader  3     9         20       0123456789ab  yes\n\
-             2   http://n2:7001  -       -     -         -        -             no: connection refused\n"
+            "ID  ADDRESS         ROLE    TERM  REVISION  APPLIED  STATE-HASH    PROXY  REACHABLE/ERROR\n\
+             1*  http://n1:7001  leader  3     9         20       0123456789ab  9      yes\n\
+             2   http://n2:7001  -       -     -         -        -             -      no: connection refused\n"
         );
         let v: Value =
             serde_json::from_str(&render(Output::Json, &status, |_| unreachable!()).unwrap())
@@ -226,5 +239,21 @@ mod tests {
         assert_eq!(v["members"][0]["error"], Value::Null);
         assert_eq!(v["members"][1]["error"], "connection\nrefused");
         assert_eq!(v["leaderId"], 1);
+        assert_eq!(v["members"][0]["proxyRevision"], 9);
+        assert_eq!(v["members"][0]["proxyError"], Value::Null);
+    }
+
+    #[test]
+    fn a_proxy_behind_its_revision_says_why() {
+        let mut resp = ClusterStatusResponse::default();
+        resp.members.push(Default::default());
+        let m = &mut resp.members[0];
+        (m.id, m.revision, m.proxy_revision, m.reachable) = (1, 9, 7, true);
+        m.proxy_error = "revision 9 not served: router \"x\": boom".into();
+        let table = status_table(&StatusOut::from_proto(&resp));
+        assert!(
+            table.ends_with("7      yes; proxy: revision 9 not served: router \"x\": boom\n"),
+            "{table}"
+        );
     }
 }
