@@ -102,10 +102,10 @@ mod tests {
         let e = edges(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &["a"])]);
         let refs = |n: &str| e.get(n).cloned().unwrap_or_default();
         assert_eq!(
-            find_cycle("a", &refs),
+            find_cycle("a", refs),
             Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
         );
-        assert_eq!(find_cycle("d", &refs), None);
+        assert_eq!(find_cycle("d", refs), None);
     }
 
     #[test]
