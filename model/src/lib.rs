@@ -1,10 +1,11 @@
 //! raftgate's typed configuration model: Traefik v3 HTTP routers, services and middlewares.
 //!
-//! This crate is pure data and validation, with no IO. The admin service parses user input into
-//! these types and calls `validate()` and [`DynamicConfig::check_references`] before proposing a
-//! write; the Raft state machine stores them; the data plane compiles them into its runtime
-//! router. Every type serializes back to a minimal, deterministic JSON/YAML form that uses
-//! Traefik v3's own field names, so `parse → serialize → parse` is the identity.
+//! This crate is pure data and validation, with no IO. Every object checks itself with
+//! `validate()`; the checks that span objects (references, cycles, depth) live in the
+//! `raftgate-state` crate's apply, over the [`graph`] walks defined here. The Raft state machine
+//! stores these types; the data plane compiles them into its runtime router. Every type
+//! serializes back to a minimal, deterministic JSON/YAML form that uses Traefik v3's own field
+//! names, so `parse → serialize → parse` is the identity.
 //!
 //! The [`rule`] module parses Traefik v3 rule expressions such as
 //! ``Host(`example.com`) && PathPrefix(`/api`)``; the [`regex`] module is how every user regex
@@ -14,7 +15,6 @@
 #![warn(missing_docs)]
 
 mod checks;
-mod config;
 mod duration;
 mod error;
 pub mod expr;
@@ -29,7 +29,6 @@ mod serde_util;
 mod servers_transport;
 mod service;
 
-pub use config::DynamicConfig;
 pub use duration::{DurationError, TraefikDuration};
 pub use error::ModelError;
 pub use kind::Kind;

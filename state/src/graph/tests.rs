@@ -107,6 +107,27 @@ fn a_weighted_service_reaching_itself_is_refused() {
 }
 
 #[test]
+fn shared_targets_are_not_cycles() {
+    let mut s = ConfigState::default();
+    let strip = json!({"stripPrefix": {"prefixes": ["/x"]}});
+    s.apply(&txn(vec![
+        put(Kind::Middleware, "strip", strip),
+        put(Kind::Middleware, "left", chain(&["strip"])),
+        put(Kind::Middleware, "right", chain(&["strip@file", "strip"])),
+        put(Kind::Middleware, "both", chain(&["left", "right", "left"])),
+    ]))
+    .unwrap();
+    s.apply(&txn(vec![put(Kind::Service, "leaf", lb())]))
+        .unwrap();
+    s.apply(&txn(vec![put(
+        Kind::Service,
+        "w",
+        weighted(&["leaf", "leaf@file"]),
+    )]))
+    .unwrap();
+}
+
+#[test]
 fn reference_depth_is_bounded_through_the_object_written() {
     let mut s = ConfigState::default();
     let names: Vec<String> = (0..MAX_REFERENCE_DEPTH).map(|i| format!("c{i}")).collect();
