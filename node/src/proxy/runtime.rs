@@ -633,4 +633,113 @@ mod tests {
         assert!(Arc::ptr_eq(&first.middlewares[0], &second.middlewares[0]));
         assert!(!Arc::ptr_eq(&first.middlewares[1], &second.middlewares[1]));
     }
+
+    /// What the model accepts, the data plane compiles: a config using every service form,
+    /// every matcher and the middlewares that need nothing from the node's disk compiles with
+    /// no problem and no router failing closed.
+    #[tokio::test]
+    async fn every_validated_object_compiles() {
+        use serde_json::json;
+        let compiler = Compiler::new(vec!["web".into()], UpstreamConfig::default());
+        let mut state = base();
+        put(
+            &mut state,
+            Kind::ServersTransport,
+            "t",
+            json!({"maxIdleConnsPerHost": 4,
+            "forwardingTimeouts": {"dialTimeout": "1s", "responseHeaderTimeout": "2s", "idleConnTimeout": "3s"}}),
+        );
+        put(
+            &mut state,
+            Kind::Service,
+            "full",
+            json!({"loadBalancer": {
+            "servers": [{"url": "http://127.0.0.1:3", "weight": 3}, {"url": "h2c://[::1]:4/base"}],
+            "strategy": "p2c", "passHostHeader": false, "serversTransport": "t",
+            "sticky": {"cookie": {"name": "lb", "secure": true, "httpOnly": true, "sameSite": "strict", "maxAge": 60}},
+            "healthCheck": {"path": "/health", "interval": "10s", "timeout": "1s", "scheme": "http",
+                            "port": 8081, "hostname": "b.local", "headers": {"X-Probe": "1"}, "status": 204}}}),
+        );
+        put(
+            &mut state,
+            Kind::Service,
+            "w",
+            json!({"weighted": {"services": [{"name": "a", "weight": 2}, {"name": "full@file"}],
+            "sticky": {"cookie": {"name": "w"}}}}),
+        );
+        put(
+            &mut state,
+            Kind::Service,
+            "m",
+            json!({"mirroring": {"service": "w", "mirrors": [{"name": "b", "percent": 10}], "maxBodySize": 1024}}),
+        );
+        put(
+            &mut state,
+            Kind::Service,
+            "f",
+            json!({"failover": {"service": "m", "fallback": "b"}}),
+        );
+        for (name, mw) in [
+            (
+                "strip",
+                json!({"stripPrefixRegex": {"regex": ["^/u/\\w+"]}}),
+            ),
+            (
+                "replace",
+                json!({"replacePathRegex": {"regex": "^/f/(.*)", "replacement": "/b/$1"}}),
+            ),
+            (
+                "redirect",
+                json!({"redirectRegex": {"regex": "^http://l/(.*)", "replacement": "http://e/${1}"}}),
+            ),
+            (
+                "cors",
+                json!({"headers": {"accessControlAllowOriginListRegex": ["^https://\\w+\\.example\\.com$"]}}),
+            ),
+            (
+                "fa",
+                json!({"forwardAuth": {"address": "http://127.0.0.1:5/auth", "authResponseHeadersRegex": "^X-\\d"}}),
+            ),
+            (
+                "ip",
+                json!({"ipAllowList": {"sourceRange": ["10.0.0.0/8", "::1"], "ipStrategy": {"depth": 1}}}),
+            ),
+            (
+                "cb",
+                json!({"circuitBreaker": {"expression": "NetworkErrorRatio() > 0.5 || ResponseCodeRatio(500, 600, 0, 600) > 0.25"}}),
+            ),
+            (
+                "errs",
+                json!({"errors": {"status": ["500-599"], "service": "a", "query": "/{status}"}}),
+            ),
+            (
+                "all",
+                json!({"chain": {"middlewares": ["strip", "replace", "redirect", "cors", "fa", "ip", "cb", "errs"]}}),
+            ),
+        ] {
+            put(&mut state, Kind::Middleware, name, mw);
+        }
+        let rule = "Host(`a.example.com`) && (PathPrefix(`/x`) || Path(`/y`) || PathRegexp(`^/z/\\d+$`)) \
+            && !Method(`DELETE`) && Header(`X-A`, `1`) || HeaderRegexp(`X-B`, `^\\w$`) \
+            || Query(`q`) || Query(`k`, `v`) || QueryRegexp(`r`, `^\\d$`) || ClientIP(`10.0.0.0/8`) \
+            || HostRegexp(`^.+\\.example\\.org$`)";
+        put(
+            &mut state,
+            Kind::Router,
+            "every",
+            json!({"rule": rule, "service": "f", "middlewares": ["all"], "priority": -5}),
+        );
+        let runtime = compiler
+            .compile(&state)
+            .expect("a validated config compiles");
+        let table = runtime.table("web").expect("web routes");
+        let every = table
+            .entries()
+            .iter()
+            .find(|e| e.name == "every")
+            .expect("router compiled");
+        assert_eq!(every.target.broken, None);
+        assert_eq!(every.target.middlewares.len(), 8);
+        assert_eq!(every.priority, -5);
+    }
 }

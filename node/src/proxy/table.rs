@@ -80,6 +80,11 @@ impl<T> RouteTable<T> {
         }
     }
 
+    /// Every entry, in lookup order.
+    pub fn entries(&self) -> &[RouteEntry<T>] {
+        &self.entries
+    }
+
     /// The first entry, in priority order, whose rule matches the request. `req.host` must be
     /// normalized (see [`super::request::normalize_host`]).
     pub fn lookup(&self, req: &RequestInfo<'_>) -> Option<&RouteEntry<T>> {
