@@ -368,6 +368,23 @@ async fn a_revision_that_does_not_compile_leaves_every_node_serving_the_last_one
     );
     until_status(&cluster, 3, "/moved/x", 200).await;
 
+    // A later revision that adds no problem is served by node 3, whose runtime already lacks
+    // the failed router; nodes 1 and 2 still hold the last revision that compiled whole.
+    let later = put(&url, vec![router("extra", "PathPrefix(`/extra`)", "pub")]).await;
+    wait_applied(&cluster, &[1, 2, 3], later).await;
+    until_status(&cluster, 3, "/extra/x", 200).await;
+    for id in [1, 2] {
+        until_status(&cluster, id, "/extra/x", 404).await;
+        let info = node_info(&cluster.url(id)).await.unwrap();
+        assert_eq!(info.proxy_revision, good);
+        assert!(
+            info.proxy_error
+                .starts_with(&format!("revision {later} not served")),
+            "{}",
+            info.proxy_error
+        );
+    }
+
     // The next revision that compiles is served everywhere and clears the report.
     let fixed = admin(&url)
         .delete(pb::DeleteRequest {
@@ -397,6 +414,7 @@ async fn a_revision_that_does_not_compile_leaves_every_node_serving_the_last_one
         .await;
         assert_eq!(info.revision, fixed);
         until_status(&cluster, id, "/moved/x", 200).await;
+        until_status(&cluster, id, "/extra/x", 200).await;
     }
     all_up_and_equal(&cluster).await;
 }

@@ -6,7 +6,7 @@
 //! the [`HealthRegistry`], and whole load balancers (their round-robin position) when the
 //! service did not change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
@@ -437,10 +437,13 @@ fn inject_fault(_: &ConfigState, _: &mut Vec<String>) {}
 
 /// Keeps `target` compiled from the latest applied state, until the channel closes.
 ///
-/// A revision that does not compile (or whose compile panics) leaves the current runtime in
-/// place and is reported through `status` and the metrics; the next one that compiles is
-/// served. Right after a start there is no earlier runtime to keep: the node then serves the
-/// revision without what failed to compile (rather than nothing) and reports that.
+/// A revision that compiles whole is served. One that does not (a bug: every write was
+/// validated) is served without what failed only if it adds no problem to those of the
+/// runtime served now — right after a start nothing is served, so that first revision is
+/// served without what failed rather than not at all; a problem already there (an object
+/// stored by an older version, say) does not freeze every later revision. Otherwise the
+/// current runtime stays. Either way the failure is reported through `status` and the
+/// metrics until a revision compiles whole.
 pub async fn follow(
     mut applied: watch::Receiver<Arc<AppliedState>>,
     target: Arc<ArcSwap<Runtime>>,
@@ -449,7 +452,8 @@ pub async fn follow(
     status: Arc<ProxyStatus>,
 ) {
     let mut compiled: Option<u64> = None;
-    let mut served_any = false;
+    // The problems of the runtime served, once one is.
+    let mut served_problems: Option<BTreeSet<String>> = None;
     loop {
         let state = applied.borrow_and_update().clone();
         let revision = state.config.revision;
@@ -462,19 +466,25 @@ pub async fn follow(
                     .await
                     .map(|(runtime, problems)| (Some(runtime), problems))
                     .unwrap_or_else(|e| (None, vec![format!("compile panicked: {e}")]));
-            // A whole revision is served; a partial one only when nothing was served yet.
-            let partial = !problems.is_empty() && !served_any && runtime.is_some();
-            if let Some(runtime) = runtime.filter(|_| problems.is_empty() || partial) {
-                target.store(Arc::new(runtime));
-                metrics.proxy_served(revision);
-                served_any = true;
-                tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
-            }
+            let found: BTreeSet<String> = problems.iter().cloned().collect();
+            let no_new = served_problems
+                .as_ref()
+                .is_none_or(|served| found.is_subset(served));
+            let served = match runtime.filter(|_| no_new) {
+                Some(runtime) => {
+                    target.store(Arc::new(runtime));
+                    metrics.proxy_served(revision);
+                    served_problems = Some(found);
+                    tracing::debug!(revision, took = ?started.elapsed(), "proxy config swapped");
+                    true
+                }
+                None => false,
+            };
             if problems.is_empty() {
                 status.served();
             } else {
-                let failure = CompileFailure::new(revision, &problems, partial);
-                tracing::error!(%failure, served = target.load().revision, "config revision did not compile whole");
+                let failure = CompileFailure::new(revision, &problems, served);
+                tracing::error!(%failure, serving = target.load().revision, "config revision did not compile whole");
                 metrics.proxy_not_compiled();
                 status.failed(failure);
             }
