@@ -15,6 +15,7 @@
 mod parse;
 mod plan;
 mod shape;
+mod strict;
 
 pub use plan::{plan, Action, Change, LiveObject, Plan, MANAGED_BY};
 

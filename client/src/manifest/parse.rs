@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::strict::StrictValue;
 use crate::error::UsageError;
 
 /// A config file format.
@@ -33,12 +34,10 @@ impl Format {
 pub fn parse(source: &str, format: Option<Format>, text: &str) -> Result<Value, UsageError> {
     let err = |format: &str, e: String| UsageError(format!("{source}: not valid {format}: {e}"));
     match format {
-        Some(Format::Json) => serde_json::from_str(text).map_err(|e| err("JSON", e.to_string())),
+        Some(Format::Json) => from_json(text).map_err(|e| err("JSON", e)),
         Some(Format::Toml) => from_toml(text).map_err(|e| err("TOML", e)),
         Some(Format::Yaml) => from_yaml(text).map_err(|e| err("YAML", e)),
-        None if text.trim_start().starts_with('{') => {
-            serde_json::from_str(text).map_err(|e| err("JSON", e.to_string()))
-        }
+        None if text.trim_start().starts_with('{') => from_json(text).map_err(|e| err("JSON", e)),
         None => match from_yaml(text) {
             Ok(v) if v.is_object() || v.is_null() => Ok(v),
             yaml => match from_toml(text) {
@@ -56,7 +55,15 @@ fn from_yaml(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+    serde_yaml_ng::from_str::<StrictValue>(text)
+        .map(|v| v.0)
+        .map_err(|e| e.to_string())
+}
+
+fn from_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str::<StrictValue>(text)
+        .map(|v| v.0)
+        .map_err(|e| e.to_string())
 }
 
 fn from_toml(text: &str) -> Result<Value, String> {

@@ -44,11 +44,12 @@ pub fn entries(source: &str, value: Value) -> Result<(Vec<Entry>, Vec<String>), 
                 k if NOT_YET.contains(&k) => out.warnings.push(format!(
                     "{source}: section `{k}` is not supported yet; it was not applied"
                 )),
-                k => {
-                    return Err(UsageError(format!(
-                        "{source}: unknown top-level section `{k}` (expected http, tcp, udp or tls)"
-                    )))
-                }
+                // Static configuration kept in the same file, a stray `entrypoints:`: Traefik's
+                // file provider ignores what is not dynamic configuration, and so does apply.
+                k => out.warnings.push(format!(
+                    "{source}: top-level key `{k}` is not dynamic configuration (http, tcp, udp, \
+                     tls); ignored, as Traefik ignores it"
+                )),
             }
         }
     }

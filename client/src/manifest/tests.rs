@@ -102,8 +102,16 @@ fn a_bad_entry_is_named_with_its_path() {
     );
     assert!(e.contains("urll"), "{e}");
 
-    let e = read("d.yml", "htp:\n  routers: {}\n").unwrap_err().0;
-    assert!(e.contains("unknown top-level section `htp`"), "{e}");
+    // Not dynamic configuration: ignored with a warning, as Traefik ignores it.
+    let m = read("d.yml", "htp:\n  routers: {}\nentrypoints:\n").unwrap();
+    assert!(m.entries.is_empty());
+    assert_eq!(
+        m.warnings,
+        [
+            "d.yml: top-level key `entrypoints` is not dynamic configuration (http, tcp, udp, tls); ignored, as Traefik ignores it",
+            "d.yml: top-level key `htp` is not dynamic configuration (http, tcp, udp, tls); ignored, as Traefik ignores it",
+        ]
+    );
     let e = read("d.yml", "http:\n  routes: {}\n").unwrap_err().0;
     assert!(e.contains("unknown section `routes`"), "{e}");
     let e = read("d.yml", "http:\n  routers:\n    a:\n").unwrap_err().0;
@@ -329,4 +337,33 @@ fn a_file_over_the_size_limit_is_refused_before_parsing() {
         )),
         "{e}"
     );
+}
+
+#[test]
+fn duplicate_keys_are_refused_with_file_and_line() {
+    let yaml = "http:\n  routers:\n    api:\n      rule: Path(`/`)\n      service: s\n      middlewares: [auth]\n      middlewares: []\n";
+    let e = read("dup.yml", yaml).unwrap_err().0;
+    assert!(e.starts_with("dup.yml: not valid YAML: "), "{e}");
+    assert!(
+        e.contains("http.routers.api: duplicate key `middlewares`") && e.contains("at line 4"),
+        "{e}"
+    );
+    let sections = "http:\n  routers:\n    a: {rule: Path(`/a`), service: s}\n  routers:\n    b: {rule: Path(`/b`), service: s}\n";
+    let e = read("dup.yml", sections).unwrap_err().0;
+    assert!(
+        e.contains("duplicate key `routers`") && e.contains("at line 2"),
+        "{e}"
+    );
+    let json = "{\"http\": {\"routers\": {\"a\": {\"rule\": \"Path(`/`)\", \"service\": \"s\", \"service\": \"t\"}}}}";
+    let e = read("dup.json", json).unwrap_err().0;
+    assert!(
+        e.contains("duplicate key `service`") && e.contains("line 1"),
+        "{e}"
+    );
+    let toml = "[http.routers.a]\nrule = \"Path(`/`)\"\nservice = \"s\"\nservice = \"t\"\n";
+    let mut m = Manifest::default();
+    let e = read_text("dup.toml", Some(parse::Format::Toml), toml, &mut m)
+        .unwrap_err()
+        .0;
+    assert!(e.contains("duplicate key") && e.contains("line 4"), "{e}");
 }
