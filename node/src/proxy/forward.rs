@@ -64,9 +64,16 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
     })
 }
 
-/// Whether a request asks to switch protocols (WebSocket and other `Upgrade`s).
+/// Whether a request asks to switch to WebSocket, the one protocol an `Upgrade` is passed on
+/// for. Any other (`h2c`, an arbitrary token) would, once a backend answered 101, open a raw
+/// tunnel whose later bytes bypass routing and middlewares (h2c smuggling): its `Upgrade` is
+/// removed and the request goes on as a plain one.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::UPGRADE)
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .flat_map(connection_tokens)
+        .any(|t| t.eq_ignore_ascii_case(b"websocket"))
         && headers
             .get_all(header::CONNECTION)
             .iter()
@@ -121,6 +128,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
     if upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        // Only WebSocket goes through, whatever else the client listed.
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     } else if has_upgrade {
         headers.remove(header::UPGRADE);
     }
@@ -134,6 +143,7 @@ pub fn request_headers(headers: &mut HeaderMap, info: &ForwardInfo<'_>, upgrade:
     if info.trusted {
         keep_forwarded(headers, info);
     } else {
+        drop_spoofable(headers);
         // `insert` replaces whatever the client sent: one lookup per header.
         headers.insert(X_FORWARDED_FOR, info.client_ip.clone());
         headers.insert(X_REAL_IP, info.client_ip.clone());
@@ -145,6 +155,26 @@ pub fn request_headers(headers: &mut HeaderMap, info: &ForwardInfo<'_>, upgrade:
         headers.insert(X_FORWARDED_PORT, forwarded_port(info));
     }
     headers.insert(X_FORWARDED_SERVER, info.server.clone());
+}
+
+/// Headers that vouch for what a proxy saw and that raftgate does not set itself: from an
+/// untrusted peer they are dropped, as Traefik drops its `X-Forwarded-*` set (`Forwarded` too,
+/// which Traefik passes on: a backend reading `for=` would otherwise believe the client).
+const SPOOFABLE: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-uri",
+    "x-forwarded-method",
+    "x-forwarded-tls-client-cert",
+    "x-forwarded-tls-client-cert-info",
+];
+
+/// Removes the [`SPOOFABLE`] headers, after one pass that finds none in the common case.
+fn drop_spoofable(headers: &mut HeaderMap) {
+    if headers.keys().any(|n| SPOOFABLE.contains(&n.as_str())) {
+        for name in SPOOFABLE {
+            headers.remove(name);
+        }
+    }
 }
 
 /// The forwarding headers of a trusted peer: its `X-Forwarded-For` chain extended with the
@@ -344,5 +374,55 @@ mod tests {
         let mut plain = h.clone();
         strip_hop_by_hop(&mut plain, false);
         assert!(!plain.contains_key("upgrade") && !plain.contains_key("connection"));
+    }
+
+    #[test]
+    fn only_websocket_upgrades_go_through() {
+        for (upgrade, passes) in [
+            ("websocket", true),
+            ("WebSocket", true),
+            ("h2c, websocket", true),
+            ("h2c", false),
+            ("HTTP/2.0", false),
+            ("tls/1.2", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "connection",
+                HeaderValue::from_static("keep-alive, Upgrade"),
+            );
+            h.insert("upgrade", HeaderValue::from_str(upgrade).unwrap());
+            assert_eq!(is_upgrade(&h), passes, "{upgrade}");
+            strip_hop_by_hop(&mut h, passes);
+            if passes {
+                assert_eq!(h["upgrade"], "websocket", "{upgrade}");
+            } else {
+                assert!(!h.contains_key("upgrade") && !h.contains_key("connection"));
+            }
+        }
+    }
+
+    #[test]
+    fn untrusted_peers_cannot_vouch_for_what_a_proxy_saw() {
+        let server = HeaderValue::from_static("node-1");
+        let mut sent = HeaderMap::new();
+        for name in SPOOFABLE {
+            sent.insert(name, HeaderValue::from_static("for=6.6.6.6"));
+        }
+        sent.insert("x-custom", HeaderValue::from_static("kept"));
+        let mut h = sent.clone();
+        request_headers(&mut h, &info(None, &server), false);
+        for name in SPOOFABLE {
+            assert!(!h.contains_key(name), "{name}");
+        }
+        assert_eq!(h["x-custom"], "kept");
+        let mut trusted = info(None, &server);
+        trusted.trusted = true;
+        let mut h = sent;
+        request_headers(&mut h, &trusted, false);
+        assert_eq!(
+            h["forwarded"], "for=6.6.6.6",
+            "a trusted peer's headers are kept"
+        );
     }
 }

@@ -1,0 +1,98 @@
+//! HTTP edge cases through a real node, with requests written byte by byte: what a client may
+//! ask for that a gateway must not pass on as is.
+
+mod support;
+
+use std::time::Duration;
+
+use support::backend::{get, Backend};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One node routing everything to `backend`, once it serves.
+async fn node_before(backend: &Backend) -> (TestCluster, String) {
+    let (cluster, admin_url, web) = one_node(&[]).await;
+    put(
+        &admin_url,
+        vec![
+            service("b", &backend.url()),
+            router("all", "PathPrefix(`/`)", "b"),
+        ],
+    )
+    .await;
+    let url = format!("{web}/ready");
+    wait_for("the route", Duration::from_secs(10), || {
+        let url = url.clone();
+        async move { get(&url, "x").await.ok().filter(|r| r.0 == 200) }
+    })
+    .await;
+    (cluster, web)
+}
+
+/// Writes `request` on a new connection and reads the answer's head.
+async fn raw(web: &str, request: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(web.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_websocket_upgrades_reach_a_backend() {
+    let backend = Backend::start("b").await;
+    let (_cluster, web) = node_before(&backend).await;
+    // The h2c-smuggling request: were `Upgrade: h2c` passed on and answered 101, the rest of
+    // the connection would be a raw tunnel past routing and middlewares.
+    let head = raw(
+        &web,
+        "GET /smuggle HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+         Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let seen = backend.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.uri, "/smuggle");
+    for name in ["upgrade", "http2-settings", "connection"] {
+        assert!(
+            !seen.headers.contains_key(name),
+            "{name} reached the backend"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_client_cannot_vouch_for_what_a_proxy_saw() {
+    let backend = Backend::start("b").await;
+    let (_cluster, web) = node_before(&backend).await;
+    let head = raw(
+        &web,
+        "GET /spoof HTTP/1.1\r\nHost: x\r\nForwarded: for=6.6.6.6;proto=https\r\n\
+         X-Forwarded-Uri: /admin\r\nX-Forwarded-Method: DELETE\r\n\
+         X-Forwarded-Tls-Client-Cert: MIIB\r\nX-Forwarded-Tls-Client-Cert-Info: Subject=admin\r\n\
+         X-Forwarded-For: 6.6.6.6\r\nX-Custom: kept\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let seen = backend.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.uri, "/spoof");
+    for name in [
+        "forwarded",
+        "x-forwarded-uri",
+        "x-forwarded-method",
+        "x-forwarded-tls-client-cert",
+        "x-forwarded-tls-client-cert-info",
+    ] {
+        assert!(
+            !seen.headers.contains_key(name),
+            "{name} reached the backend"
+        );
+    }
+    assert_eq!(seen.headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(seen.headers["x-custom"], "kept");
+}
