@@ -83,6 +83,10 @@ pub struct RouterObservability {
     pub trace_verbosity: Option<String>,
 }
 
+/// Traefik's built-in service for routers whose middlewares answer every request (a
+/// redirect, say): it answers 418 with an empty body, as Traefik's does.
+pub const NOOP_SERVICE: &str = "noop@internal";
+
 /// Router priorities accepted: Traefik's bound on 32-bit platforms (below `i32::MAX - 1000`,
 /// the range Traefik keeps for its internal routers), negative values included (a catch-all
 /// router below every default priority). `0`, or no priority, means "the rule's length", as in
@@ -106,13 +110,20 @@ impl Router {
     }
 
     /// The objects this router refers to, as written (they may carry `@provider`): its
-    /// middlewares, in order, then its service.
+    /// middlewares, in order, then its service unless it is a built-in one
+    /// ([`NOOP_SERVICE`]).
     pub fn references(&self) -> Vec<(Kind, &str)> {
+        let service = (!self.uses_noop()).then_some((Kind::Service, self.service.as_str()));
         self.middlewares
             .iter()
             .map(|m| (Kind::Middleware, m.as_str()))
-            .chain(std::iter::once((Kind::Service, self.service.as_str())))
+            .chain(service)
             .collect()
+    }
+
+    /// Whether the router's service is Traefik's built-in `noop@internal`.
+    pub fn uses_noop(&self) -> bool {
+        self.service == NOOP_SERVICE
     }
 
     /// Checks the router named `name` on its own: its name, rule syntax, entry point names,
@@ -155,6 +166,16 @@ impl Router {
         }
         obj.required("service", &self.service)?;
         obj.reference("service", &self.service)?;
+        if self.service.ends_with("@internal") && !self.uses_noop() {
+            return Err(obj.invalid(
+                "service",
+                format!(
+                    "{:?}: the only built-in service raftgate has is {NOOP_SERVICE} (the API, \
+                     dashboard and metrics are on the ops port)",
+                    self.service
+                ),
+            ));
+        }
         if let Some(tls) = &self.tls {
             tls.check(&obj, "tls")?;
         }

@@ -67,9 +67,8 @@ pub struct SourceCriterion {
 
 impl IpStrategy {
     pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
-        if self.depth.is_some_and(|d| d > 0) && !self.excluded_ips.is_empty() {
-            return Err(obj.invalid(path, "depth and excludedIPs cannot be used together"));
-        }
+        // `depth` with `excludedIPs`: depth wins, as in Traefik (the data plane ignores the
+        // exclusions then); both are kept, so the file round-trips.
         for (i, ip) in self.excluded_ips.iter().enumerate() {
             obj.ip_or_cidr(field(path, &format!("excludedIPs[{i}]")), ip)?;
         }

@@ -10,7 +10,7 @@ use crate::ModelError;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddPrefix {
-    /// The prefix, starting with `/`.
+    /// The prefix; a leading `/` is added when it has none.
     #[serde(default)]
     pub prefix: String,
 }
@@ -67,8 +67,10 @@ fn absolute_path(obj: &Object, at: String, value: &str) -> Result<(), ModelError
 }
 
 impl AddPrefix {
+    /// Only an empty prefix is refused, as in Traefik; one without a leading `/` is taken as
+    /// Traefik takes it: the new path is `/` + prefix + path.
     pub(crate) fn check(&self, obj: &Object, path: &str) -> Result<(), ModelError> {
-        absolute_path(obj, field(path, "prefix"), &self.prefix)
+        obj.required(field(path, "prefix"), &self.prefix)
     }
 }
 

@@ -149,6 +149,7 @@ impl Compiler {
         let mut middleware_cache = self.middlewares.lock().unwrap_or_else(|e| e.into_inner());
         let mut chains = ChainBuilder::new(&middleware_configs, services, &middleware_cache);
         let mut per_entrypoint: HashMap<String, Vec<RouteEntry<RouteTarget>>> = HashMap::new();
+        let noop = Arc::new(ServiceRuntime::Noop);
         for (key, object) in config.list(Kind::Router) {
             let ObjectSpec::Router(router) = &object.spec else {
                 continue;
@@ -160,7 +161,12 @@ impl Compiler {
                     continue;
                 }
             };
-            let Some(service) = services.get(strip_provider(&router.service)).cloned() else {
+            let service = if router.uses_noop() {
+                Some(noop.clone())
+            } else {
+                services.get(strip_provider(&router.service)).cloned()
+            };
+            let Some(service) = service else {
                 problems.push(format!(
                     "router {:?}: service {:?} not compiled",
                     key.name, router.service

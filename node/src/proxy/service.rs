@@ -35,6 +35,8 @@ pub enum ServiceRuntime {
     Mirroring(Mirroring),
     /// Main service with a fallback.
     Failover(Failover),
+    /// Traefik's `noop@internal`: 418, empty body.
+    Noop,
 }
 
 /// Where a server is reached.
@@ -165,6 +167,7 @@ impl ServiceRuntime {
             ServiceRuntime::Weighted(w) => w.children.iter().any(|c| c.is_available()),
             ServiceRuntime::Mirroring(m) => m.main.is_available(),
             ServiceRuntime::Failover(f) => f.main.is_available() || f.fallback.is_available(),
+            ServiceRuntime::Noop => true,
         }
     }
 
@@ -203,6 +206,11 @@ impl ServiceRuntime {
                         &f.fallback
                     };
                     chosen.clone().serve(req, upstream).await
+                }
+                ServiceRuntime::Noop => {
+                    let mut response = Response::new(crate::proxy::body::empty());
+                    *response.status_mut() = http::StatusCode::IM_A_TEAPOT;
+                    Ok(response)
                 }
             }
         })

@@ -4,7 +4,8 @@
 //! - `depth: n`: the `n`th address from the right of `X-Forwarded-For` (1 is the rightmost);
 //!   none when the header has fewer entries;
 //! - `excludedIPs`: the rightmost `X-Forwarded-For` address not within these ranges; none when
-//!   every entry is excluded.
+//!   every entry is excluded. With a `depth` too, depth wins and the exclusions are ignored,
+//!   as in Traefik.
 //!
 //! `ipv6Subnet` then replaces an IPv6 address by its network address of that prefix length,
 //! so a whole subnet counts as one client. An entry that is not an IP address yields no client
@@ -155,6 +156,14 @@ mod tests {
             IpStrategy::new(None).unwrap().client_ip(&h, peer),
             Some(peer)
         );
+    }
+
+    #[test]
+    fn depth_wins_over_excluded_ips_as_in_traefik() {
+        let h = xff("1.1.1.1, 10.0.0.1, 2.2.2.2");
+        let peer = "9.9.9.9".parse().unwrap();
+        let s = strategy(serde_json::json!({"depth": 2, "excludedIPs": ["10.0.0.0/8"]}));
+        assert_eq!(s.client_ip(&h, peer), Some("10.0.0.1".parse().unwrap()));
     }
 
     #[test]

@@ -237,6 +237,12 @@ mod tests {
         });
         let (uri, _) = forwarded(Arc::new(mw), "/users?id=3").await;
         assert_eq!(uri, "/v1/users?id=3");
+        // Without a leading slash, as Traefik does: `/` + prefix + path.
+        let mw = AddPrefix::new(&raftgate_model::AddPrefix {
+            prefix: "api".into(),
+        });
+        let (uri, _) = forwarded(Arc::new(mw), "/users").await;
+        assert_eq!(uri, "/api/users");
     }
 
     #[tokio::test]

@@ -1,0 +1,113 @@
+//! Traefik behaviours real files rely on, through a real node: the built-in `noop@internal`
+//! service, `addPrefix` without a leading slash, `ipStrategy` with both `depth` and
+//! `excludedIPs`.
+
+mod support;
+
+use std::time::Duration;
+
+use raftgate_proto as pb;
+use serde_json::json;
+use support::backend::{send, Backend};
+use support::*;
+
+/// Waits until `web` + `path` answers `status` (with `headers`), returning the answer.
+async fn until(
+    web: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    status: u16,
+) -> (u16, http::HeaderMap, String) {
+    let client = support::backend::http_client();
+    let url = format!("{web}{path}");
+    wait_for(
+        &format!("{url} -> {status}"),
+        Duration::from_secs(10),
+        || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                send(
+                    &client,
+                    "GET",
+                    &url,
+                    "example.com",
+                    headers,
+                    Default::default(),
+                )
+                .await
+                .ok()
+                .filter(|r| r.0 == status)
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noop_internal_answers_418_and_serves_redirect_only_routers() {
+    let (_cluster, url, web) = one_node(&[]).await;
+    put(
+        &url,
+        vec![
+            middleware("to-https", json!({"redirectScheme": {"scheme": "https"}})),
+            routed(
+                "redirect",
+                "PathPrefix(`/old`)",
+                "noop@internal",
+                &["to-https"],
+            ),
+            router("noop", "PathPrefix(`/noop`)", "noop@internal"),
+        ],
+    )
+    .await;
+    let (_, headers, _) = until(&web, "/old/page", &[], 302).await;
+    assert_eq!(headers["location"], "https://example.com/old/page");
+    let (_, _, body) = until(&web, "/noop", &[], 418).await;
+    assert_eq!(body, "");
+
+    // The other built-in services are not there: refused, saying so.
+    let status = try_put(
+        &url,
+        vec![router("api", "PathPrefix(`/api`)", "api@internal")],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("the only built-in service raftgate has is noop@internal"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_prefix_without_a_slash_and_depth_with_excluded_ips_behave_as_in_traefik() {
+    let backend = Backend::start("b").await;
+    let (_cluster, url, web) = one_node(&["--forwarded-headers-trusted-ips", "127.0.0.1"]).await;
+    put(
+        &url,
+        vec![
+            service("b", &backend.url()),
+            middleware("prefix", json!({"addPrefix": {"prefix": "api"}})),
+            routed("p", "PathPrefix(`/p`)", "b", &["prefix"]),
+            // Depth wins: the rightmost entry (the trusted peer appended, 127.0.0.1) is the
+            // client; were the exclusions applied, 10.0.0.1 would be, and be refused.
+            middleware(
+                "allow",
+                json!({"ipAllowList": {"sourceRange": ["127.0.0.1"],
+                       "ipStrategy": {"depth": 1, "excludedIPs": ["127.0.0.0/8"]}}}),
+            ),
+            routed("ip", "PathPrefix(`/ip`)", "b", &["allow"]),
+        ],
+    )
+    .await;
+    until(&web, "/p/users", &[], 200).await;
+    let seen = backend.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.uri, "/api/p/users");
+
+    until(&web, "/ip", &[("x-forwarded-for", "10.0.0.1")], 200).await;
+    let listed = list(&url, pb::Kind::Middleware).await;
+    assert!(listed.objects.iter().any(|o| o.name == "allow"));
+}
