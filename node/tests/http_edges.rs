@@ -96,3 +96,64 @@ async fn an_untrusted_client_cannot_vouch_for_what_a_proxy_saw() {
     assert_eq!(seen.headers["x-forwarded-for"], "127.0.0.1");
     assert_eq!(seen.headers["x-custom"], "kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_routed_is_the_one_host_the_request_names() {
+    let backend = Backend::start("b").await;
+    let (cluster, web) = node_before(&backend).await;
+    put(
+        &cluster.url(1),
+        vec![
+            router("a", "Host(`a.example`)", "b"),
+            router("other", "Host(`other.example`)", "noop@internal"),
+        ],
+    )
+    .await;
+    let until_routed = |request: &'static str, status: &'static str| {
+        let web = web.clone();
+        wait_for("the new routers", Duration::from_secs(10), move || {
+            let web = web.clone();
+            async move { raw(&web, request).await.starts_with(status).then_some(()) }
+        })
+    };
+    until_routed(
+        "GET / HTTP/1.1\r\nHost: other.example\r\n\r\n",
+        "HTTP/1.1 418",
+    )
+    .await;
+
+    // Absolute form: the target's authority is the host (RFC 9112 §3.2.2), whatever the Host
+    // header says, and it is the host forwarded.
+    let hits = backend.hits();
+    let head = raw(
+        &web,
+        "GET http://a.example/abs HTTP/1.1\r\nHost: other.example\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(backend.hits(), hits + 1);
+    let seen = backend.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.headers["host"], "a.example");
+
+    // Two Host headers, none on HTTP/1.1, or one that is no host: 400, nothing forwarded.
+    let hits = backend.hits();
+    for request in [
+        "GET /two HTTP/1.1\r\nHost: a.example\r\nHost: other.example\r\n\r\n",
+        "GET /none HTTP/1.1\r\n\r\n",
+        "GET /bad HTTP/1.1\r\nHost: a b\r\n\r\n",
+    ] {
+        let head = raw(&web, request).await;
+        assert!(head.starts_with("HTTP/1.1 400"), "{request:?}: {head}");
+    }
+    assert_eq!(
+        backend.hits(),
+        hits,
+        "a refused request reached the backend"
+    );
+    // HTTP/1.0 may name no host: routed by the other rules.
+    let head = raw(&web, "GET /old HTTP/1.0\r\n\r\n").await;
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+}

@@ -82,6 +82,68 @@ pub async fn handle(conn: Arc<Downstream>, req: Request<Incoming>) -> Response<P
     resp
 }
 
+/// Refuses what no router may be chosen for (400), and leaves in the `Host` header the one
+/// host the request names, which is the host routed and the host forwarded:
+/// - `Content-Length` with `Transfer-Encoding` (request smuggling);
+/// - more than one `Host` header, or an HTTP/1.1 request without one, or a `Host` that is no
+///   host (`a b`), as Go's server refuses them for Traefik;
+/// - in absolute form (`GET http://a.example/x HTTP/1.1`, and HTTP/2's `:authority`), the
+///   authority of the target is the host and replaces any `Host` sent (RFC 9112 §3.2.2).
+fn check_head(parts: &mut http::request::Parts) -> Result<(), ProxyError> {
+    let bad = |why: &str| Err(ProxyError::BadRequest(why.into()));
+    if parts.headers.contains_key(header::TRANSFER_ENCODING)
+        && parts.headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return bad("both Content-Length and Transfer-Encoding are set");
+    }
+    let mut hosts = parts.headers.get_all(header::HOST).iter();
+    let sent = hosts.next();
+    if hosts.next().is_some() {
+        return bad("more than one Host header");
+    }
+    if let Some(authority) = parts.uri.authority() {
+        let host = authority
+            .as_str()
+            .rsplit_once('@')
+            .map_or(authority.as_str(), |(_, host)| host);
+        if sent.is_none_or(|h| h.as_bytes() != host.as_bytes()) {
+            let value = HeaderValue::from_str(host)
+                .map_err(|_| ProxyError::BadRequest("invalid host in the request target".into()))?;
+            parts.headers.insert(header::HOST, value);
+        }
+        return Ok(());
+    }
+    match sent {
+        None if parts.version == http::Version::HTTP_11 => bad("missing Host header"),
+        Some(h) if !is_host(h.as_bytes()) => bad("invalid Host header"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a `Host` value is made of what a host and port may hold (a registered name, an IP
+/// literal in brackets, percent-escapes, a port), as Go's `ValidHostHeader` sees it.
+fn is_host(value: &[u8]) -> bool {
+    value.iter().all(|&b| HOST_BYTES[usize::from(b)])
+}
+
+/// The bytes [`is_host`] allows, as a table: one load per byte on every request.
+static HOST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:[]%";
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 async fn route(
     conn: &Downstream,
     req: Request<Incoming>,
@@ -89,23 +151,7 @@ async fn route(
     let ctx = &*conn.entrypoint;
     let peer = conn.peer;
     let (mut parts, body) = req.into_parts();
-    if parts.headers.contains_key(header::TRANSFER_ENCODING)
-        && parts.headers.contains_key(header::CONTENT_LENGTH)
-    {
-        return Err(ProxyError::BadRequest(
-            "both Content-Length and Transfer-Encoding are set".into(),
-        ));
-    }
-    // HTTP/2 requests carry the host in the URI; HTTP/1.1 in the Host header.
-    if !parts.headers.contains_key(header::HOST) {
-        if let Some(authority) = parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        {
-            parts.headers.insert(header::HOST, authority);
-        }
-    }
+    check_head(&mut parts)?;
     // A clone shares the URI's bytes; it stays as received while `parts.uri` may change.
     let uri = parts.uri.clone();
     let raw_path = uri.path();
