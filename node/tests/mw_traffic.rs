@@ -329,10 +329,6 @@ async fn bad_traffic_middlewares_are_refused_at_write_time_with_the_reason() {
             "ipAllowList.sourceRange[0]: \"10.0.0.0/33\" is neither an IP address nor a CIDR range",
         ),
         (
-            json!({"inFlightReq": {"amount": 1, "sourceCriterion": {"ipStrategy": {"depth": 1, "excludedIPs": ["10.0.0.1"]}}}}),
-            "depth and excludedIPs cannot be used together",
-        ),
-        (
             json!({"circuitBreaker": {"expression": "NetworkErrorRatio() > 0.5 && Latency() > 1"}}),
             "circuitBreaker.expression: \"NetworkErrorRatio() > 0.5 && Latency() > 1\": column 30: unknown function \"Latency\"",
         ),

@@ -32,6 +32,13 @@ impl Format {
 /// else TOML (a TOML table header such as `[http.routers.api]` reads as a YAML list, which
 /// is not a config, so TOML is tried next).
 pub fn parse(source: &str, format: Option<Format>, text: &str) -> Result<Value, UsageError> {
+    if let Some(line) = template_line(text) {
+        return Err(UsageError(format!(
+            "{source}: line {line}: Go template syntax (`{{{{ ... }}}}`), which Traefik's file \
+             provider renders and raftgatectl does not: render the file first (envsubst, \
+             gomplate) and apply the result"
+        )));
+    }
     let err = |format: &str, e: String| UsageError(format!("{source}: not valid {format}: {e}"));
     match format {
         Some(Format::Json) => from_json(text).map_err(|e| err("JSON", e)),
@@ -64,6 +71,14 @@ fn from_json(text: &str) -> Result<Value, String> {
     serde_json::from_str::<StrictValue>(text)
         .map(|v| v.0)
         .map_err(|e| e.to_string())
+}
+
+/// The 1-based line of the first `{{ … }}` Go template action, if the text holds one.
+fn template_line(text: &str) -> Option<usize> {
+    let open = text.find("{{")?;
+    text[open..]
+        .contains("}}")
+        .then(|| text[..open].lines().count().max(1))
 }
 
 fn from_toml(text: &str) -> Result<Value, String> {

@@ -367,3 +367,14 @@ fn duplicate_keys_are_refused_with_file_and_line() {
         .0;
     assert!(e.contains("duplicate key") && e.contains("line 4"), "{e}");
 }
+
+#[test]
+fn go_templates_are_named_instead_of_failing_to_parse() {
+    let text =
+        "http:\n  routers:\n    api:\n      rule: Host(`{{ env \"DOMAIN\" }}`)\n      service: s\n";
+    let e = read("t.yml", text).unwrap_err().0;
+    assert!(
+        e.starts_with("t.yml: line 4: Go template syntax (`{{ ... }}`)"),
+        "{e}"
+    );
+}

@@ -41,7 +41,12 @@ impl<'de> Visitor<'de> for MiddlewareVisitor {
                 "a middleware needs a type key, such as `stripPrefix`",
             ));
         };
-        let middleware = Middleware::deserialize_value(&key, &mut map)
+        // Type keys are case-insensitive, as Traefik's loader reads them (`stripprefix`).
+        let canonical = Middleware::TYPE_NAMES
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case(&key))
+            .map_or(key.as_str(), |name| name);
+        let middleware = Middleware::deserialize_value(canonical, &mut map)
             .unwrap_or_else(|| Err(de::Error::custom(unknown_type(&key))))?;
         if let Some(other) = map.next_key::<String>()? {
             return Err(de::Error::custom(format!(
@@ -52,14 +57,17 @@ impl<'de> Visitor<'de> for MiddlewareVisitor {
     }
 }
 
-/// The message for an unknown type key, with a suggestion when only the case differs.
+/// The message for a type key that is no middleware raftgate has, saying why when it is real
+/// Traefik.
 fn unknown_type(key: &str) -> String {
-    match Middleware::TYPE_NAMES
-        .iter()
-        .find(|name| name.eq_ignore_ascii_case(key))
-    {
-        Some(name) => format!("unknown middleware type `{key}` (did you mean `{name}`?)"),
-        None => format!("unknown middleware type `{key}`"),
+    match key.to_ascii_lowercase().as_str() {
+        "plugin" => "plugins are not supported: raftgate runs no Traefik plugins (Yaegi or WASM); \
+                     use a forwardAuth server for custom logic"
+            .to_string(),
+        "ipwhitelist" => {
+            "`ipWhiteList` is Traefik v2's name: use `ipAllowList` (same fields)".to_string()
+        }
+        _ => format!("unknown middleware type `{key}`"),
     }
 }
 
@@ -77,8 +85,15 @@ mod tests {
     fn refuses_maps_without_exactly_one_known_key() {
         assert!(err("{}").starts_with("a middleware needs a type key"));
         assert!(err(r#"{"foo":{}}"#).starts_with("unknown middleware type `foo` at"));
-        assert!(err(r#"{"stripprefix":{}}"#)
-            .starts_with("unknown middleware type `stripprefix` (did you mean `stripPrefix`?)"));
+        assert!(err(r#"{"plugin":{"x":{}}}"#).starts_with("plugins are not supported"));
+        assert!(err(r#"{"ipWhiteList":{}}"#).starts_with("`ipWhiteList` is Traefik v2's name"));
+        // Type keys in any case, as Traefik's loader reads them.
+        let m: Middleware =
+            serde_json::from_str(r#"{"STRIPprefix":{"prefixes":["/a"]}}"#).expect("parses");
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"stripPrefix":{"prefixes":["/a"]}}"#
+        );
         assert!(
             err(r#"{"chain":{"middlewares":["a"]},"retry":{"attempts":1}}"#)
                 .starts_with("a middleware has exactly one type key, found `chain` and `retry`")
