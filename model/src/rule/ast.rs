@@ -72,7 +72,8 @@ pub enum MatcherValue {
     Query {
         /// The parameter name.
         key: String,
-        /// The value it must have, or `None` for "present".
+        /// The value some pair must have; `None` (one argument) for the empty value, as
+        /// Traefik v3 reads ``Query(`k`)``: `?k` or `?k=`, not `?k=1`.
         value: Option<String>,
     },
     /// `QueryRegexp`: a parameter name (not empty) and, with two arguments, a regex run on the
@@ -80,7 +81,7 @@ pub enum MatcherValue {
     QueryRegexp {
         /// The parameter name.
         key: String,
-        /// The value regex, or `None` for "present".
+        /// The value regex; `None` (one argument) means the empty value, like ``Query(`k`)``.
         regex: Option<regex::bytes::Regex>,
     },
     /// `ClientIP`: an address (as a single-host range) or a CIDR range.
@@ -152,7 +153,8 @@ pub enum MatcherKind {
     Header,
     /// ``HeaderRegexp(`X-Name`, `^v[0-9]$`)``: a request header against a regex.
     HeaderRegexp,
-    /// ``Query(`key`)`` or ``Query(`key`, `value`)``: a query parameter, present or equal.
+    /// ``Query(`key`, `value`)``: a query parameter with this value; ``Query(`key`)``: with
+    /// the empty value.
     Query,
     /// ``QueryRegexp(`key`, `^v[0-9]$`)``: a query parameter against a regex.
     QueryRegexp,
