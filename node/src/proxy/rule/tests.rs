@@ -348,6 +348,31 @@ const CONFORMANCE: &[(&str, Request, bool)] = &[
         ("a.com", "/", Some("rel=ddg")),
         false,
     ),
+    // Paths: Traefik v3 routes on the escaped path with the escapes of unreserved and other
+    // non-reserved characters decoded (its example: PathPrefix(`/foo bar`) matching
+    // `/foo%20bar`), and the escapes of reserved characters and `%` kept. Encoded `/`, `\`,
+    // `.` and NUL are refused before routing here (see `request::normalize_path`).
+    ("Path(`/foo bar`)", ("a.com", "/foo%20bar", None), true),
+    (
+        "PathPrefix(`/foo bar`)",
+        ("a.com", "/foo%20bar/baz", None),
+        true,
+    ),
+    (
+        "PathRegexp(`^/foo bar`)",
+        ("a.com", "/foo%20bar", None),
+        true,
+    ),
+    ("Path(`/foo%20bar`)", ("a.com", "/foo%20bar", None), false),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/%7Bpath:js%7D", None),
+        true,
+    ),
+    ("Path(`/a;b`)", ("a.com", "/a%3Bb", None), false),
+    ("Path(`/a%3Bb`)", ("a.com", "/a%3Bb", None), true),
+    ("Path(`/a%25`)", ("a.com", "/a%25", None), true),
+    ("PathPrefix(`/admin`)", ("a.com", "/%61dmin/x", None), true),
 ];
 
 #[test]
