@@ -150,10 +150,31 @@ fn read_text(
                 entry.kind, entry.name, first.origin, entry.origin
             )));
         }
+        manifest.warnings.extend(rule_warnings(&entry));
         manifest.entries.push(entry);
     }
     manifest.warnings.extend(warnings);
     Ok(())
+}
+
+/// Advice about a router's rule that parses but is likely not what was meant: Traefik v2
+/// `{name:regex}` placeholders, which v3 (and raftgate) match as literal text.
+fn rule_warnings(entry: &Entry) -> Vec<String> {
+    if entry.kind != Kind::Router {
+        return Vec::new();
+    }
+    let Some(Ok(expr)) = entry
+        .spec
+        .get("rule")
+        .and_then(Value::as_str)
+        .map(raftgate_model::rule::parse)
+    else {
+        return Vec::new();
+    };
+    raftgate_model::rule::v2_placeholder_warnings(&expr)
+        .into_iter()
+        .map(|w| format!("{}: rule: {w}", entry.origin))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,12 @@
 //! Each [`Matcher`] carries its checked, typed [`MatcherValue`] (compiled regexes, parsed
 //! ranges), so the data plane compiles the tree into its own matchers without failing.
 //!
+//! Matcher names are read as Traefik v3 reads them, in four spellings each
+//! ([`MatcherKind::spellings`]: `PathPrefix`, `pathprefix`, `PATHPREFIX`, `Pathprefix`), and
+//! printed in the first. Empty arguments are refused for every matcher, as Traefik does.
+//! Regexes are Go's RE2 syntax ([`crate::regex`]); [`v2_placeholder_warnings`] points out
+//! Traefik v2 `{name:regex}` placeholders, which v3 matches as literal text.
+//!
 //! Rules are bounded so that no rule can exhaust a node's stack and its cost stays bounded: at
 //! most [`MAX_RULE_LENGTH`] bytes, [`MAX_MATCHERS`] matchers (each regex at most
 //! [`crate::regex::REGEX_SIZE_LIMIT`] compiled) and [`MAX_DEPTH`] levels of nesting. `&&` and
@@ -16,9 +22,11 @@ mod ast;
 mod checks;
 mod lexer;
 mod parser;
+mod warnings;
 
 pub use ast::{Expr, Matcher, MatcherKind, MatcherValue};
 pub use parser::parse;
+pub use warnings::v2_placeholder_warnings;
 
 /// The longest rule accepted, in bytes of rule text (64 KiB).
 pub const MAX_RULE_LENGTH: usize = 64 * 1024;

@@ -378,3 +378,13 @@ fn go_templates_are_named_instead_of_failing_to_parse() {
         "{e}"
     );
 }
+
+#[test]
+fn v2_placeholders_in_rules_are_warned_about() {
+    let text = "http:\n  routers:\n    api:\n      rule: PathRegexp(`^/{id:[0-9]+}`)\n      service: x\n    ok:\n      rule: Path(`/a`)\n      service: x\n";
+    let manifest = read("v.yml", text).unwrap();
+    assert_eq!(
+        manifest.warnings,
+        ["v.yml: http.routers.api: rule: column 1: PathRegexp value \"^/{id:[0-9]+}\" uses `{id...}`, Traefik v2 syntax that v3 treats literally (it matches the braces as text)"]
+    );
+}

@@ -72,7 +72,8 @@ pub enum MatcherValue {
     Query {
         /// The parameter name.
         key: String,
-        /// The value it must have, or `None` for "present".
+        /// The value some pair must have; `None` (one argument) for the empty value, as
+        /// Traefik v3 reads ``Query(`k`)``: `?k` or `?k=`, not `?k=1`.
         value: Option<String>,
     },
     /// `QueryRegexp`: a parameter name (not empty) and, with two arguments, a regex run on the
@@ -80,7 +81,7 @@ pub enum MatcherValue {
     QueryRegexp {
         /// The parameter name.
         key: String,
-        /// The value regex, or `None` for "present".
+        /// The value regex; `None` (one argument) means the empty value, like ``Query(`k`)``.
         regex: Option<regex::bytes::Regex>,
     },
     /// `ClientIP`: an address (as a single-host range) or a CIDR range.
@@ -152,7 +153,8 @@ pub enum MatcherKind {
     Header,
     /// ``HeaderRegexp(`X-Name`, `^v[0-9]$`)``: a request header against a regex.
     HeaderRegexp,
-    /// ``Query(`key`)`` or ``Query(`key`, `value`)``: a query parameter, present or equal.
+    /// ``Query(`key`, `value`)``: a query parameter with this value; ``Query(`key`)``: with
+    /// the empty value.
     Query,
     /// ``QueryRegexp(`key`, `^v[0-9]$`)``: a query parameter against a regex.
     QueryRegexp,
@@ -196,6 +198,28 @@ impl MatcherKind {
     /// The matcher with this exact (case-sensitive) name.
     pub fn from_name(name: &str) -> Option<MatcherKind> {
         MatcherKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The matcher a rule names with `name`: one of its [`MatcherKind::spellings`].
+    pub fn from_rule_name(name: &str) -> Option<MatcherKind> {
+        MatcherKind::ALL.into_iter().find(|k| {
+            k.name().eq_ignore_ascii_case(name) && k.spellings().iter().any(|s| s == name)
+        })
+    }
+
+    /// The names a rule may call the matcher by, without repeats. As in Traefik v3's rule
+    /// parser: its own (`PathPrefix`), all lowercase (`pathprefix`), all uppercase
+    /// (`PATHPREFIX`) and the lowercase one capitalized (`Pathprefix`). Other mixes
+    /// (`pathPrefix`) are not matchers. The canonical printed form is [`MatcherKind::name`].
+    pub fn spellings(self) -> Vec<String> {
+        let own = self.name();
+        let lower = own.to_ascii_lowercase();
+        let capitalized = format!("{}{}", &own[..1], &lower[1..]);
+        let mut all = vec![own.to_string(), lower, own.to_ascii_uppercase()];
+        if !all.contains(&capitalized) {
+            all.push(capitalized);
+        }
+        all
     }
 
     /// How many arguments the matcher takes in Traefik v3.
@@ -329,6 +353,31 @@ mod tests {
             assert_eq!(MatcherKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(MatcherKind::from_name("host"), None);
+    }
+
+    /// Traefik's rule parser registers each matcher under its name, its lowercase and
+    /// uppercase forms, and its lowercase form with the first letter capitalized.
+    #[test]
+    fn rule_names_have_four_spellings() {
+        for kind in MatcherKind::ALL {
+            let own = kind.name();
+            let lower = own.to_ascii_lowercase();
+            let title = format!("{}{}", &own[..1], &lower[1..]);
+            for name in [own.to_string(), lower, own.to_ascii_uppercase(), title] {
+                assert_eq!(MatcherKind::from_rule_name(&name), Some(kind), "{name}");
+            }
+        }
+        for name in [
+            "pathPrefix",
+            "PathPREFIX",
+            "clientIP",
+            "hOST",
+            "Hosts",
+            "",
+            "é",
+        ] {
+            assert_eq!(MatcherKind::from_rule_name(name), None, "{name}");
+        }
     }
 
     #[test]

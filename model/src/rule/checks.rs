@@ -10,6 +10,7 @@ use crate::checks::{is_token, parse_ip_or_cidr};
 /// reads the value has nothing left to refuse.
 pub(super) fn check_matcher(kind: MatcherKind, args: &[String]) -> Result<MatcherValue, String> {
     check_arity(kind, args.len())?;
+    check_not_empty(kind, args)?;
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
     Ok(match kind {
         MatcherKind::Host => {
@@ -53,9 +54,6 @@ pub(super) fn check_matcher(kind: MatcherKind, args: &[String]) -> Result<Matche
         }
         MatcherKind::Query | MatcherKind::QueryRegexp => {
             let key = arg(0).to_string();
-            if key.is_empty() {
-                return Err(format!("{kind} parameter name must not be empty"));
-            }
             let second = args.get(1).map(String::as_str);
             if kind == MatcherKind::QueryRegexp {
                 MatcherValue::QueryRegexp {
@@ -90,11 +88,24 @@ fn check_arity(kind: MatcherKind, got: usize) -> Result<(), String> {
     Err(format!("{kind} takes {expected}, got {got}"))
 }
 
+/// Traefik v3 checks every matcher before building it and refuses one with an empty argument,
+/// whatever the matcher: ``Host(``)``, ``Header(`X`, ``)``, ``Query(`q`, ``)`` alike.
+fn check_not_empty(kind: MatcherKind, args: &[String]) -> Result<(), String> {
+    let Some(i) = args.iter().position(String::is_empty) else {
+        return Ok(());
+    };
+    let what = match (kind, i) {
+        (MatcherKind::Header | MatcherKind::HeaderRegexp, 0) => "name",
+        (MatcherKind::Query | MatcherKind::QueryRegexp, 0) => "parameter name",
+        (MatcherKind::HeaderRegexp | MatcherKind::QueryRegexp, _)
+        | (MatcherKind::HostRegexp | MatcherKind::PathRegexp, _) => "regular expression",
+        _ => "value",
+    };
+    Err(format!("{kind} {what} must not be empty"))
+}
+
 /// `Host` takes a plain ASCII host name: no wildcards (v3 has `HostRegexp` for those).
 fn check_host(host: &str) -> Result<(), String> {
-    if host.is_empty() {
-        return Err("Host value must not be empty".to_string());
-    }
     if !host.is_ascii() {
         return Err(format!(
             "Host value {host:?} has non-ASCII characters (use its punycode form)"

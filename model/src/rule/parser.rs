@@ -134,7 +134,8 @@ impl Parser<'_> {
                 format!("rule has more than {MAX_MATCHERS} matchers (the limit)"),
             ));
         }
-        let kind = MatcherKind::from_name(name).ok_or_else(|| unknown_matcher(name, column))?;
+        let kind =
+            MatcherKind::from_rule_name(name).ok_or_else(|| unknown_matcher(name, column))?;
         let open = self.lexer.next_token()?;
         if open.kind != TokenKind::LParen {
             return Err(RuleError::new(
@@ -189,7 +190,14 @@ fn unknown_matcher(name: &str, column: usize) -> RuleError {
         .into_iter()
         .find(|k| k.name().eq_ignore_ascii_case(name))
     {
-        Some(k) => format!(" (did you mean `{k}`?)"),
+        Some(k) => format!(
+            " (did you mean `{k}`? it is written {})",
+            k.spellings()
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         None => match name {
             "HostHeader" => " (Traefik v2 syntax; use `Host`)".to_string(),
             "HostSNI" | "HostSNIRegexp" | "ALPN" => {

@@ -187,7 +187,8 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("", 1, "rule is empty"),
     ("   \t", 1, "rule is empty"),
     ("Hots(`a`)", 1, "unknown matcher `Hots`"),
-    ("Host(`a`) && host(`b`)", 14, "unknown matcher `host` (did you mean `Host`?)"),
+    ("Host(`a`) && hOST(`b`)", 14, "unknown matcher `hOST` (did you mean `Host`? it is written `Host`, `host`, `HOST`)"),
+    ("pathPrefix(`/`)", 1, "unknown matcher `pathPrefix` (did you mean `PathPrefix`? it is written `PathPrefix`, `pathprefix`, `PATHPREFIX`, `Pathprefix`)"),
     ("HostHeader(`a`)", 1, "unknown matcher `HostHeader` (Traefik v2 syntax; use `Host`)"),
     ("HostSNI(`a`)", 1, "unknown matcher `HostSNI` (a TCP matcher; not valid in HTTP rules)"),
     ("Host(`a`, `b`)", 1, "Host takes exactly 1 argument, got 2"),
@@ -222,7 +223,7 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("(Host(`a`) Path(`/`)", 12, "expected `)` to close the `(` at column 1, found `Path`"),
     ("()", 2, "expected a matcher, `!` or `(`, found `)`"),
     ("Host(`a`) && Path(`a`)", 14, "Path value \"a\" must start with \"/\""),
-    ("PathPrefix(``)", 1, "PathPrefix value \"\" must start with \"/\""),
+    ("PathPrefix(``)", 1, "PathPrefix value must not be empty"),
     ("Host(``)", 1, "Host value must not be empty"),
     ("ClientIP(`10.0.0.300`)", 1, "ClientIP value \"10.0.0.300\" is neither an IP address nor a CIDR range"),
     ("ClientIP(`10.0.0.0/40`)", 1, "ClientIP value \"10.0.0.0/40\" is neither an IP address nor a CIDR range"),
@@ -508,4 +509,99 @@ fn nested_chains_on_a_small_stack() {
         })
         .expect("spawns");
     handle.join().expect("no stack overflow");
+}
+
+/// What a rule should give: its canonical printed form, or an error at a column, naming the
+/// matcher.
+enum Expect {
+    Prints(&'static str),
+    Refused(usize, &'static str),
+}
+
+use Expect::{Prints, Refused};
+
+/// Conformance with Traefik v3's parsing, by matcher group. Each group says which Traefik
+/// fact it follows.
+const CONFORMANCE: &[(&str, Expect)] = &[
+    // Names: Traefik's rule parser (pkg/rules) registers every matcher function under its
+    // name, its lowercase and uppercase forms and its capitalized lowercase form, and nothing
+    // else. The tree keeps the matcher, so the canonical print is the CamelCase name.
+    ("PathPrefix(`/a`)", Prints("PathPrefix(`/a`)")),
+    ("pathprefix(`/a`)", Prints("PathPrefix(`/a`)")),
+    ("Pathprefix(`/a`)", Prints("PathPrefix(`/a`)")),
+    ("PATHPREFIX(`/a`)", Prints("PathPrefix(`/a`)")),
+    ("host(`a.com`) && !METHOD(`get`)", Prints("Host(`a.com`) && !Method(`get`)")),
+    ("(hostregexp(`^a`) || Clientip(`::1`)) && QUERYREGEXP(`k`, `v`)", Prints("(HostRegexp(`^a`) || ClientIP(`::1`)) && QueryRegexp(`k`, `v`)")),
+    ("!(Headerregexp(`X`, `y`) || header(`X`, `z`)) && PATH(`/`)", Prints("!(HeaderRegexp(`X`, `y`) || Header(`X`, `z`)) && Path(`/`)")),
+    ("Pathregexp(`^/`) || pathregexp(`^/b`) || query(`q`, `1`)", Prints("PathRegexp(`^/`) || PathRegexp(`^/b`) || Query(`q`, `1`)")),
+    ("CLIENTIP(`10.0.0.0/8`)", Prints("ClientIP(`10.0.0.0/8`)")),
+    ("pathPrefix(`/a`)", Refused(1, "unknown matcher `pathPrefix` (did you mean `PathPrefix`? it is written `PathPrefix`, `pathprefix`, `PATHPREFIX`, `Pathprefix`)")),
+    ("Host(`a`) && (clientIp(`::1`))", Refused(15, "unknown matcher `clientIp` (did you mean `ClientIP`? it is written `ClientIP`, `clientip`, `CLIENTIP`, `Clientip`)")),
+    ("!hostRegexp(`a`)", Refused(2, "unknown matcher `hostRegexp` (did you mean `HostRegexp`? it is written `HostRegexp`, `hostregexp`, `HOSTREGEXP`, `Hostregexp`)")),
+    // Empty arguments: before building any matcher, Traefik checks the rule and refuses an
+    // empty argument whatever the matcher; its matcher tests list an "empty parameter" case
+    // for each of them, and Query(`q`, ``) among the invalid Query rules.
+    ("Host(``)", Refused(1, "Host value must not be empty")),
+    ("Path(`/`) && HostRegexp(``)", Refused(14, "HostRegexp regular expression must not be empty")),
+    ("Path(``)", Refused(1, "Path value must not be empty")),
+    ("PathPrefix(``)", Refused(1, "PathPrefix value must not be empty")),
+    ("PathRegexp(``)", Refused(1, "PathRegexp regular expression must not be empty")),
+    ("Method(``)", Refused(1, "Method value must not be empty")),
+    ("ClientIP(``)", Refused(1, "ClientIP value must not be empty")),
+    ("Header(``, `v`)", Refused(1, "Header name must not be empty")),
+    ("Header(`X`, ``)", Refused(1, "Header value must not be empty")),
+    ("HeaderRegexp(`X`, ``)", Refused(1, "HeaderRegexp regular expression must not be empty")),
+    ("Query(``)", Refused(1, "Query parameter name must not be empty")),
+    ("Query(``, `v`)", Refused(1, "Query parameter name must not be empty")),
+    ("Query(`q`, ``)", Refused(1, "Query value must not be empty")),
+    ("QueryRegexp(``)", Refused(1, "QueryRegexp parameter name must not be empty")),
+    ("  !queryregexp(`q`, \"\")", Refused(4, "QueryRegexp regular expression must not be empty")),
+    ("Header(`X`, ` `)", Prints("Header(`X`, ` `)")),
+    // Regexes: Go's regexp reads a `{` that opens no `{n}`, `{n,}` or `{n,m}` as a literal,
+    // and Traefik's matcher tests compile the v2 forms HostRegexp(`{domain:...}`),
+    // PathRegexp(`/{path:(css|js)}`) and QueryRegexp(`q`, `{value:...}`) as valid v3 rules.
+    (r"HostRegexp(`{domain:[a-z]+}\.com`)", Prints(r"HostRegexp(`{domain:[a-z]+}\.com`)")),
+    ("PathRegexp(`/{path:(css|js)}`)", Prints("PathRegexp(`/{path:(css|js)}`)")),
+    ("QueryRegexp(`q`, `{value:(traefik|nginx)}`)", Prints("QueryRegexp(`q`, `{value:(traefik|nginx)}`)")),
+    ("HeaderRegexp(`X`, `^a{,2}}$`)", Prints("HeaderRegexp(`X`, `^a{,2}}$`)")),
+    ("PathRegexp(`^/[a[]+$`)", Prints("PathRegexp(`^/[a[]+$`)")),
+    ("PathRegexp(`^/a{1001}`)", Refused(1, "PathRegexp: invalid regular expression \"^/a{1001}\": repetition count in `{1001}` is above 1000, the limit of Go's regexp")),
+];
+
+#[test]
+fn conformance_with_traefik_parsing() {
+    for (rule, expect) in CONFORMANCE {
+        match (parse(rule), expect) {
+            (Ok(e), Prints(printed)) => assert_eq!(e.to_string(), *printed, "{rule}"),
+            (Err(e), Refused(column, message)) => {
+                assert_eq!(
+                    (e.column, e.message.as_str()),
+                    (*column, *message),
+                    "{rule}"
+                )
+            }
+            (Ok(e), Refused(..)) => panic!("{rule:?} should be refused, got {e}"),
+            (Err(e), Prints(_)) => panic!("{rule:?} should parse: {e}"),
+        }
+    }
+}
+
+#[test]
+fn v2_placeholders_are_warned_about() {
+    let warnings = |rule: &str| v2_placeholder_warnings(&ok(rule));
+    assert_eq!(
+        warnings(r"Host(`a.com`) && HostRegexp(`{sub:[a-z]+}\.a\.com`)"),
+        [
+            r#"column 18: HostRegexp value "{sub:[a-z]+}\\.a\\.com" uses `{sub...}`, Traefik v2 syntax that v3 treats literally (it matches the braces as text)"#
+        ]
+    );
+    assert_eq!(
+        warnings("Path(`/u/{id}`) || PathRegexp(`/{a}/{b:[0-9]{2}}`) || QueryRegexp(`k`, `{v}`)")
+            .len(),
+        3
+    );
+    assert!(warnings("Path(`/u/{id}`)")[0].contains("`{id...}`"));
+    assert!(
+        warnings(r"PathRegexp(`^/a{2}\{x}[{y}]`) && Header(`X`, `{z}`) && Query(`q`)").is_empty()
+    );
 }

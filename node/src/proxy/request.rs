@@ -21,7 +21,8 @@ pub struct RequestInfo<'a> {
     /// comes from the URI authority when the request has one (HTTP/2, absolute-form HTTP/1.1),
     /// else from the `Host` header; see [`raw_host`]. Empty when the request names no host.
     pub host: &'a str,
-    /// The path, normalized by [`normalize_path`].
+    /// The path, normalized by [`normalize_path`]: what is forwarded. The `Path*` matchers
+    /// decode its remaining escapes but those of reserved characters, as Traefik v3 does.
     pub path: &'a str,
     /// The raw query string, without the `?`.
     pub query: Option<&'a str>,

@@ -191,3 +191,198 @@ fn regexes_run_as_the_model_compiled_them() {
     assert!(rule.matches(&Req::get("a_1-b.example.com", "/").info()));
     assert!(!rule.matches(&Req::get("a.b.example.com", "/").info()));
 }
+
+/// One request of the conformance table: host, raw path, raw query.
+type Request = (&'static str, &'static str, Option<&'static str>);
+
+/// Conformance with Traefik v3's matching: `(rule, request, expected match)`, grouped by
+/// matcher, each group saying which Traefik fact it follows.
+const CONFORMANCE: &[(&str, Request, bool)] = &[
+    // Names: Traefik's rule parser takes each matcher under four spellings (its name,
+    // lowercase, uppercase, capitalized), inside `!`, `&&`, `||` and parentheses alike.
+    ("pathprefix(`/api`)", ("a.com", "/api/x", None), true),
+    ("PATHPREFIX(`/api`)", ("a.com", "/web", None), false),
+    (
+        "Pathprefix(`/api`) && host(`a.com`)",
+        ("a.com", "/api", None),
+        true,
+    ),
+    ("!(PATH(`/x`) || Path(`/y`))", ("a.com", "/x", None), false),
+    ("!(PATH(`/x`) || Path(`/y`))", ("a.com", "/z", None), true),
+    ("(query(`q`, `1`))", ("a.com", "/", Some("q=1")), true),
+    // HostRegexp/PathRegexp/QueryRegexp with v2 placeholders: Traefik's matcher tests accept
+    // these rules and match the braces as text (Go reads a `{` that opens no repetition as a
+    // literal): a real host or path does not match, the literal text does.
+    (
+        r"HostRegexp(`{domain:[a-zA-Z-]+\.com}`)",
+        ("example.com", "/", None),
+        false,
+    ),
+    (
+        r"HostRegexp(`{domain:[a-zA-Z-]+\.com}`)",
+        ("example.org", "/path", None),
+        false,
+    ),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/css", None),
+        false,
+    ),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/{path:css}", None),
+        true,
+    ),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/{path:js}/", None),
+        true,
+    ),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/html", None),
+        false,
+    ),
+    (
+        "QueryRegexp(`q`, `{value:(traefik|nginx)}`)",
+        ("a.com", "/", Some("q=traefik")),
+        false,
+    ),
+    (
+        "QueryRegexp(`q`, `{value:(traefik|nginx)}`)",
+        ("a.com", "/", Some("q={value:traefik}")),
+        true,
+    ),
+    ("PathRegexp(`^/v{1,2}$`)", ("a.com", "/vv", None), true),
+    ("PathRegexp(`^/v{,2}$`)", ("a.com", "/vv", None), false),
+    ("PathRegexp(`^/v{,2}$`)", ("a.com", "/v{,2}", None), true),
+    // Query with two arguments: Traefik looks the key up in Go's `url.Query()` (every value
+    // of a repeated key, decoded) and matches when any value equals, case-sensitively.
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("q=traefik")),
+        true,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("rel=ddg&q=traefik")),
+        true,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("q=traefik&q=proxy")),
+        true,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("q=awesome&q=traefik")),
+        true,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("q=nginx")),
+        false,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("q=TRAEFIK")),
+        false,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("Q=traefik")),
+        false,
+    ),
+    (
+        "Query(`q`, `traefik`)",
+        ("a.com", "/", Some("rel=traefik")),
+        false,
+    ),
+    ("Query(`q`, `a b`)", ("a.com", "/", Some("q=a+b")), true),
+    ("Query(`q`, `a b`)", ("a.com", "/", Some("q=a%20b")), true),
+    // Query with one argument: Traefik looks for the empty value, which its docs describe as
+    // a parameter without a value; `?mobile=true` does not match.
+    ("Query(`mobile`)", ("a.com", "/", Some("mobile")), true),
+    ("Query(`mobile`)", ("a.com", "/", Some("mobile=")), true),
+    (
+        "Query(`mobile`)",
+        ("a.com", "/", Some("mobile=true")),
+        false,
+    ),
+    (
+        "Query(`mobile`)",
+        ("a.com", "/", Some("mobile=true&mobile")),
+        true,
+    ),
+    ("Query(`mobile`)", ("a.com", "/", None), false),
+    (
+        "QueryRegexp(`mobile`)",
+        ("a.com", "/", Some("mobile=true")),
+        false,
+    ),
+    (
+        "QueryRegexp(`mobile`)",
+        ("a.com", "/", Some("mobile")),
+        true,
+    ),
+    // QueryRegexp with two arguments: any value of the key matching; `^.*$` takes the empty
+    // value too.
+    (
+        "QueryRegexp(`q`, `^(traefik|nginx)$`)",
+        ("a.com", "/", Some("q=awesome&q=nginx")),
+        true,
+    ),
+    (
+        "QueryRegexp(`q`, `^(traefik|nginx)$`)",
+        ("a.com", "/", Some("q=NGINX")),
+        false,
+    ),
+    (
+        "QueryRegexp(`q`, `^(traefik|nginx)$`)",
+        ("a.com", "/", Some("Q=nginx")),
+        false,
+    ),
+    ("QueryRegexp(`q`, `^.*$`)", ("a.com", "/", Some("q")), true),
+    (
+        "QueryRegexp(`q`, `^.*$`)",
+        ("a.com", "/", Some("rel=ddg")),
+        false,
+    ),
+    // Paths: Traefik v3 routes on the escaped path with the escapes of unreserved and other
+    // non-reserved characters decoded (its example: PathPrefix(`/foo bar`) matching
+    // `/foo%20bar`), and the escapes of reserved characters and `%` kept. Encoded `/`, `\`,
+    // `.` and NUL are refused before routing here (see `request::normalize_path`).
+    ("Path(`/foo bar`)", ("a.com", "/foo%20bar", None), true),
+    (
+        "PathPrefix(`/foo bar`)",
+        ("a.com", "/foo%20bar/baz", None),
+        true,
+    ),
+    (
+        "PathRegexp(`^/foo bar`)",
+        ("a.com", "/foo%20bar", None),
+        true,
+    ),
+    ("Path(`/foo%20bar`)", ("a.com", "/foo%20bar", None), false),
+    (
+        "PathRegexp(`/{path:(css|js)}`)",
+        ("a.com", "/%7Bpath:js%7D", None),
+        true,
+    ),
+    ("Path(`/a;b`)", ("a.com", "/a%3Bb", None), false),
+    ("Path(`/a%3Bb`)", ("a.com", "/a%3Bb", None), true),
+    ("Path(`/a%25`)", ("a.com", "/a%25", None), true),
+    ("PathPrefix(`/admin`)", ("a.com", "/%61dmin/x", None), true),
+];
+
+#[test]
+fn conformance_with_traefik_matching() {
+    for (rule, (host, path, query), expected) in CONFORMANCE {
+        let req = Req::get(host, path).query(*query);
+        assert_eq!(
+            compile(rule).matches(&req.info()),
+            *expected,
+            "{rule} on {host}{path}?{query:?}"
+        );
+    }
+}
