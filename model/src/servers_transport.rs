@@ -4,7 +4,7 @@
 //! `--upstream-*` flags).
 //!
 //! The TLS fields of Traefik's schema (`serverName`, `insecureSkipVerify`, `rootCAs`,
-//! `certificates`, `peerCertURI`) are parsed so Traefik files read, but refused when set: they
+//! `certificates`, `peerCertURI`, `spiffe`) are parsed so Traefik files read, but refused when set: they
 //! only matter for HTTPS servers, which come with the TLS issue. `disableHTTP2` is accepted; it
 //! has no effect on `http://` servers (`h2c://` URLs choose HTTP/2 explicitly).
 
@@ -47,6 +47,10 @@ pub struct ServersTransport {
         skip_serializing_if = "String::is_empty"
     )]
     pub peer_cert_uri: String,
+    /// SPIFFE identities of HTTPS servers (`ids`, `trustDomain`; not supported yet): kept as
+    /// written so the file reads, refused when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spiffe: Option<serde_json::Value>,
 }
 
 /// A certificate and its key, as files.
@@ -93,6 +97,7 @@ impl ServersTransport {
             ("rootCAs", !self.root_cas.is_empty()),
             ("certificates", !self.certificates.is_empty()),
             ("peerCertURI", !self.peer_cert_uri.is_empty()),
+            ("spiffe", self.spiffe.is_some()),
         ];
         if let Some((field, _)) = tls_fields.iter().find(|(_, set)| *set) {
             return Err(obj.invalid(
@@ -146,6 +151,8 @@ mod tests {
     fn tls_settings_and_bad_values_are_refused() {
         let e = parse(r#"{"insecureSkipVerify":true}"#).unwrap_err();
         assert!(e.contains("insecureSkipVerify: not yet supported"), "{e}");
+        let e = parse(r#"{"spiffe":{"ids":["spiffe://d/x"],"trustDomain":"d"}}"#).unwrap_err();
+        assert!(e.contains("spiffe: not yet supported"), "{e}");
         let e = parse(r#"{"forwardingTimeouts":{"dialTimeout":"0s"}}"#).unwrap_err();
         assert!(e.contains("dialTimeout: must be greater than zero"), "{e}");
         let e = parse(r#"{"maxIdleConns":3}"#).unwrap_err();

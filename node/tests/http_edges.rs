@@ -157,3 +157,86 @@ async fn the_host_routed_is_the_one_host_the_request_names() {
         "{head}"
     );
 }
+
+/// A backend speaking HTTP/1.0: answers every connection `HTTP/1.0 200` and closes it.
+async fn http10_backend() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_a_backend_could_read_two_ways_are_refused_and_http10_answers_as_http11() {
+    let backend = Backend::start("b").await;
+    let (cluster, web) = node_before(&backend).await;
+    let (old, _task) = http10_backend().await;
+    put(
+        &cluster.url(1),
+        vec![
+            service("old", &old),
+            router("old", "PathPrefix(`/old`)", "old"),
+        ],
+    )
+    .await;
+    let web2 = web.clone();
+    let head = wait_for("the HTTP/1.0 route", Duration::from_secs(10), move || {
+        let web = web2.clone();
+        async move {
+            let head = raw(&web, "GET /old HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            (!head.starts_with("HTTP/1.1 404")).then_some(head)
+        }
+    })
+    .await;
+    // As Traefik answers: in the client's version, not the backend's.
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // Content-Length and Transfer-Encoding together: read by its chunked encoding (the length
+    // is dropped, as Go's server drops it for Traefik), and the connection closed after the
+    // answer (RFC 9112 §6.3), so nothing smuggled after the body is read as a request.
+    let mut stream = tokio::net::TcpStream::connect(web.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /cl-te HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\
+              Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed after the answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
+    let seen = backend.seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|s| s.uri == "/cl-te" && s.body_len == 0));
+    assert!(!seen.iter().any(|s| s.uri == "/smuggled"));
+
+    // A chunk size that is no number: 400, nothing forwarded.
+    let hits = backend.hits();
+    let head = raw(
+        &web,
+        "POST /chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    assert_eq!(
+        backend.hits(),
+        hits,
+        "a refused request reached the backend"
+    );
+}

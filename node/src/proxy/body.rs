@@ -27,6 +27,31 @@ pub fn empty() -> ProxyBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
+/// A client's request body failed to read (a chunk size that is no number, the connection
+/// lost mid-body): the proxy answers 400 rather than blame the server it was sending to.
+#[derive(Debug, thiserror::Error)]
+#[error("request body: {0}")]
+pub struct ClientBodyError(#[source] hyper::Error);
+
+/// A client's request body, its read errors marked as [`ClientBodyError`].
+pub fn from_client(body: hyper::body::Incoming) -> ProxyBody {
+    body.map_err(|e| BoxError::from(ClientBodyError(e))).boxed()
+}
+
+/// Whether `e` or one of its causes is a client body that failed to read.
+pub fn client_body_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a ClientBodyError> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<ClientBodyError>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// Boxes any body whose errors can be boxed.
 pub fn boxed<B>(body: B) -> ProxyBody
 where

@@ -9,7 +9,7 @@ use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use ipnet::IpNet;
 
-use super::body::{boxed, ProxyBody};
+use super::body::{from_client, ProxyBody};
 use super::error::ProxyError;
 use super::forward::{ip_header, is_upgrade, request_headers, ForwardInfo};
 use super::middleware::{Next, RequestCtx};
@@ -70,32 +70,32 @@ impl Downstream {
 pub async fn handle(conn: Arc<Downstream>, req: Request<Incoming>) -> Response<ProxyBody> {
     let started = std::time::Instant::now();
     let ctx = &conn.entrypoint;
-    let resp = match route(&conn, req).await {
+    let mut resp = match route(&conn, req).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(error = %e, "request answered by the proxy");
             e.into_response()
         }
     };
+    // The answer is in the proxy's HTTP version, not the backend's (an HTTP/1.0 server's
+    // answer goes out as HTTP/1.1, as Traefik's does); HTTP/2 connections ignore it.
+    *resp.version_mut() = http::Version::HTTP_11;
     ctx.metrics
         .observe(resp.status().as_u16(), started.elapsed().as_secs_f64());
     resp
 }
 
 /// Refuses what no router may be chosen for (400), and leaves in the `Host` header the one
-/// host the request names, which is the host routed and the host forwarded:
-/// - `Content-Length` with `Transfer-Encoding` (request smuggling);
+/// host the request names, which is the host routed and the host forwarded. (A request with
+/// both `Content-Length` and `Transfer-Encoding` never gets here as such: hyper reads it by its
+/// chunked encoding, drops the length and closes the connection after the answer, RFC 9112
+/// §6.3, as Go's server does for Traefik.)
 /// - more than one `Host` header, or an HTTP/1.1 request without one, or a `Host` that is no
 ///   host (`a b`), as Go's server refuses them for Traefik;
 /// - in absolute form (`GET http://a.example/x HTTP/1.1`, and HTTP/2's `:authority`), the
 ///   authority of the target is the host and replaces any `Host` sent (RFC 9112 §3.2.2).
 fn check_head(parts: &mut http::request::Parts) -> Result<(), ProxyError> {
     let bad = |why: &str| Err(ProxyError::BadRequest(why.into()));
-    if parts.headers.contains_key(header::TRANSFER_ENCODING)
-        && parts.headers.contains_key(header::CONTENT_LENGTH)
-    {
-        return bad("both Content-Length and Transfer-Encoding are set");
-    }
     let mut hosts = parts.headers.get_all(header::HOST).iter();
     let sent = hosts.next();
     if hosts.next().is_some() {
@@ -208,7 +208,7 @@ async fn route(
     };
     request_headers(&mut parts.headers, &info, upgrade);
     drop(path);
-    let req = Request::from_parts(parts, boxed(body));
+    let req = Request::from_parts(parts, from_client(body));
     if target.middlewares.is_empty() {
         return target
             .service

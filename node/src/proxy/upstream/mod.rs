@@ -184,7 +184,12 @@ fn to_absolute_form(req: &mut Request<ProxyBody>, server: &Authority) {
     }
 }
 
+/// A failed exchange with `server`: 502, unless what failed was reading the client's own
+/// request body (400).
 fn connect_error(server: &Authority, e: &(dyn std::error::Error + 'static)) -> ProxyError {
+    if let Some(client) = crate::proxy::body::client_body_error(e) {
+        return ProxyError::BadRequest(error_chain(client));
+    }
     ProxyError::Connect {
         upstream: server.to_string(),
         reason: error_chain(e),
