@@ -12,6 +12,7 @@
 //! Every object is checked with the same model the server uses before anything is sent,
 //! and an error names the file and the object's path in it (`a.yml: http.routers.api: ...`).
 
+mod keys;
 mod parse;
 mod plan;
 mod shape;

@@ -39,15 +39,15 @@ pub fn entries(source: &str, value: Value) -> Result<(Vec<Entry>, Vec<String>), 
         out.item(source, "", Value::Object(top))?;
     } else {
         for (key, section) in top {
-            match key.as_str() {
+            match key.to_ascii_lowercase().as_str() {
                 "http" => out.http(source, section)?,
                 k if NOT_YET.contains(&k) => out.warnings.push(format!(
                     "{source}: section `{k}` is not supported yet; it was not applied"
                 )),
                 // Static configuration kept in the same file, a stray `entrypoints:`: Traefik's
                 // file provider ignores what is not dynamic configuration, and so does apply.
-                k => out.warnings.push(format!(
-                    "{source}: top-level key `{k}` is not dynamic configuration (http, tcp, udp, \
+                _ => out.warnings.push(format!(
+                    "{source}: top-level key `{key}` is not dynamic configuration (http, tcp, udp, \
                      tls); ignored, as Traefik ignores it"
                 )),
             }
@@ -70,11 +70,11 @@ struct Output {
 impl Output {
     fn http(&mut self, source: &str, section: Value) -> Result<(), UsageError> {
         for (key, objects) in mapping(source, "http", section)? {
-            let kind = match key.as_str() {
+            let kind = match key.to_ascii_lowercase().as_str() {
                 "routers" => Kind::Router,
                 "services" => Kind::Service,
                 "middlewares" => Kind::Middleware,
-                "serversTransports" => Kind::ServersTransport,
+                "serverstransports" => Kind::ServersTransport,
                 other => {
                     return Err(UsageError(format!(
                         "{source}: http: unknown section `{other}` (expected routers, services, middlewares or serversTransports)"
@@ -173,7 +173,7 @@ pub fn normalize(kind: Kind, spec: Value) -> Result<Value, String> {
 }
 
 fn typed<T: DeserializeOwned + Serialize>(spec: Value) -> Result<Value, String> {
-    let parsed: T = serde_path_to_error::deserialize(spec).map_err(|e| {
+    let parsed: T = super::keys::parse(spec).map_err(|e| {
         let path = e.path().to_string();
         if path == "." {
             e.into_inner().to_string()

@@ -388,3 +388,20 @@ fn v2_placeholders_in_rules_are_warned_about() {
         ["v.yml: http.routers.api: rule: column 1: PathRegexp value \"^/{id:[0-9]+}\" uses `{id...}`, Traefik v2 syntax that v3 treats literally (it matches the braces as text)"]
     );
 }
+
+#[test]
+fn keys_are_read_in_any_case_as_traefik_reads_them() {
+    let text = "HTTP:\n  Routers:\n    api:\n      RULE: Path(`/a`)\n      entrypoints: [web]\n      service: s\n      tls:\n        certresolver: le\n  services:\n    s:\n      loadbalancer:\n        servers:\n          - url: http://a\n        healthcheck:\n          path: /h\n  middlewares:\n    strip:\n      stripprefix:\n        prefixes: [/a]\n";
+    let m = read("k.yml", text).unwrap();
+    assert_eq!(
+        names(&m),
+        ["router/api", "service/s", "middleware/strip"].map(String::from)
+    );
+    assert_eq!(m.entries[0].spec["entryPoints"], json!(["web"]));
+    assert_eq!(m.entries[0].spec["tls"]["certResolver"], "le");
+    assert_eq!(
+        m.entries[1].spec["loadBalancer"]["healthCheck"]["path"],
+        "/h"
+    );
+    assert_eq!(m.entries[2].spec["stripPrefix"]["prefixes"], json!(["/a"]));
+}
