@@ -86,15 +86,15 @@ pub async fn handle(conn: Arc<Downstream>, req: Request<Incoming>) -> Response<P
 }
 
 /// Refuses what no router may be chosen for (400), and leaves in the `Host` header the one
-/// host the request names, which is the host routed and the host forwarded. (A request with
-/// both `Content-Length` and `Transfer-Encoding` never gets here as such: hyper reads it by its
-/// chunked encoding, drops the length and closes the connection after the answer, RFC 9112
-/// §6.3, as Go's server does for Traefik.)
+/// host the request names, which is the host routed and the host forwarded; returns it. (A
+/// request with both `Content-Length` and `Transfer-Encoding` never gets here as such: hyper
+/// reads it by its chunked encoding, drops the length and closes the connection after the
+/// answer, RFC 9112 §6.3, as Go's server does for Traefik.)
 /// - more than one `Host` header, or an HTTP/1.1 request without one, or a `Host` that is no
 ///   host (`a b`), as Go's server refuses them for Traefik;
 /// - in absolute form (`GET http://a.example/x HTTP/1.1`, and HTTP/2's `:authority`), the
 ///   authority of the target is the host and replaces any `Host` sent (RFC 9112 §3.2.2).
-fn check_head(parts: &mut http::request::Parts) -> Result<(), ProxyError> {
+fn check_head(parts: &mut http::request::Parts) -> Result<Option<HeaderValue>, ProxyError> {
     let bad = |why: &str| Err(ProxyError::BadRequest(why.into()));
     let mut hosts = parts.headers.get_all(header::HOST).iter();
     let sent = hosts.next();
@@ -106,17 +106,18 @@ fn check_head(parts: &mut http::request::Parts) -> Result<(), ProxyError> {
             .as_str()
             .rsplit_once('@')
             .map_or(authority.as_str(), |(_, host)| host);
-        if sent.is_none_or(|h| h.as_bytes() != host.as_bytes()) {
-            let value = HeaderValue::from_str(host)
-                .map_err(|_| ProxyError::BadRequest("invalid host in the request target".into()))?;
-            parts.headers.insert(header::HOST, value);
+        if let Some(same) = sent.filter(|h| h.as_bytes() == host.as_bytes()) {
+            return Ok(Some(same.clone()));
         }
-        return Ok(());
+        let value = HeaderValue::from_str(host)
+            .map_err(|_| ProxyError::BadRequest("invalid host in the request target".into()))?;
+        parts.headers.insert(header::HOST, value.clone());
+        return Ok(Some(value));
     }
     match sent {
         None if parts.version == http::Version::HTTP_11 => bad("missing Host header"),
         Some(h) if !is_host(h.as_bytes()) => bad("invalid Host header"),
-        _ => Ok(()),
+        _ => Ok(sent.cloned()),
     }
 }
 
@@ -151,12 +152,11 @@ async fn route(
     let ctx = &*conn.entrypoint;
     let peer = conn.peer;
     let (mut parts, body) = req.into_parts();
-    check_head(&mut parts)?;
+    let host_header = check_head(&mut parts)?;
     // A clone shares the URI's bytes; it stays as received while `parts.uri` may change.
     let uri = parts.uri.clone();
     let raw_path = uri.path();
     let path = normalize_path(raw_path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
-    let host_header = parts.headers.get(header::HOST).cloned();
     let host = normalize_host(
         host_header
             .as_ref()
