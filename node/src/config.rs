@@ -123,6 +123,10 @@ pub struct NodeArgs {
     /// Idle keep-alive connections kept per upstream server.
     #[arg(long, env = "RAFTGATE_UPSTREAM_MAX_IDLE", default_value_t = 200)]
     pub upstream_max_idle: usize,
+    /// Memory all `buffering` middlewares of the node may hold at once, in MiB; a body that
+    /// would go past it is answered 503.
+    #[arg(long, env = "RAFTGATE_BUFFERING_MEMORY_MB", default_value_t = 256)]
+    pub buffering_memory_mb: usize,
     /// Peers (IPs or CIDR ranges, comma list) whose `X-Forwarded-*` headers are trusted
     /// (Traefik's `forwardedHeaders.trustedIPs`): their `X-Forwarded-For` is kept and the peer
     /// appended; from any other peer the headers are replaced.
@@ -230,6 +234,8 @@ pub struct ProxyConfig {
     pub upstream: UpstreamConfig,
     /// Peers whose forwarding headers are kept (`--forwarded-headers-trusted-ips`).
     pub trusted_ips: Vec<ipnet::IpNet>,
+    /// Bytes all `buffering` middlewares may hold at once (`--buffering-memory-mb`).
+    pub buffering_budget: usize,
 }
 
 fn parse_url(flag: &'static str, s: &str) -> Result<String, ConfigError> {
@@ -412,6 +418,7 @@ fn finish(
     }
     let proxy = ProxyConfig {
         trusted_ips,
+        buffering_budget: a.buffering_memory_mb.saturating_mul(1 << 20),
         entrypoints,
         timeouts: EntryPointTimeouts {
             header_read: Duration::from_millis(a.header_read_timeout_ms.max(1)),

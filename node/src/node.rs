@@ -251,14 +251,17 @@ fn start_proxy(
     shutdown: &watch::Receiver<bool>,
 ) -> StartedProxy {
     let runtime = Arc::new(ArcSwap::from_pointee(Runtime::default()));
-    let compiler = Arc::new(Compiler::new(
-        cfg.proxy
-            .entrypoints
-            .iter()
-            .map(|(n, _)| n.clone())
-            .collect(),
-        cfg.proxy.upstream.clone(),
-    ));
+    let compiler = Arc::new(
+        Compiler::new(
+            cfg.proxy
+                .entrypoints
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect(),
+            cfg.proxy.upstream.clone(),
+        )
+        .with_buffering_budget(cfg.proxy.buffering_budget),
+    );
     let follower = tokio::spawn(proxy::runtime::follow(
         handle.applied.clone(),
         runtime.clone(),

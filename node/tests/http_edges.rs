@@ -240,3 +240,39 @@ async fn bodies_a_backend_could_read_two_ways_are_refused_and_http10_answers_as_
         "a refused request reached the backend"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_bodies_share_a_node_wide_memory_budget() {
+    let backend = Backend::start("b").await;
+    let (_cluster, url, web) = one_node(&["--buffering-memory-mb", "1"]).await;
+    put(
+        &url,
+        vec![
+            service("b", &backend.url()),
+            middleware("buf", serde_json::json!({"buffering": {}})),
+            routed("all", "PathPrefix(`/`)", "b", &["buf"]),
+        ],
+    )
+    .await;
+    let client = support::backend::http_client();
+    let post = |size: usize| {
+        let (client, url) = (client.clone(), format!("{web}/upload"));
+        async move {
+            support::backend::send(&client, "POST", &url, "x", &[], vec![b'x'; size].into())
+                .await
+                .map(|r| r.0)
+        }
+    };
+    // Under the budget (and within maxRequestBodyBytes, unlimited here): forwarded, and the
+    // budget is given back, so the next one fits too.
+    wait_for("the buffered route", Duration::from_secs(10), || async {
+        (post(512 << 10).await == Ok(200)).then_some(())
+    })
+    .await;
+    assert_eq!(post(512 << 10).await, Ok(200));
+    // Over the node's 1 MiB: 503, nothing forwarded.
+    let hits = backend.hits();
+    assert_eq!(post(2 << 20).await, Ok(503));
+    assert_eq!(backend.hits(), hits);
+    assert_eq!(post(512 << 10).await, Ok(200));
+}

@@ -26,6 +26,7 @@ mod respond;
 mod retry;
 mod source;
 
+pub use buffering::budget::MemoryBudget;
 pub use compile::{compile, ChainBuilder, CompileError, MiddlewareCache};
 
 use std::net::IpAddr;

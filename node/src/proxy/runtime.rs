@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::balance::{LoadBalancer, SmoothWrr, StickyCookie, Strategy};
 use super::health::{HealthCheckSpec, HealthRegistry};
-use super::middleware::{ChainBuilder, MiddlewareCache, MiddlewareChain};
+use super::middleware::{ChainBuilder, MemoryBudget, MiddlewareCache, MiddlewareChain};
 use super::rule::CompiledRule;
 use super::service::{
     Balanced, Failover, Mirroring, ServiceRuntime, Target, Weighted, DEFAULT_MIRROR_BODY_LIMIT,
@@ -66,6 +66,7 @@ pub struct Compiler {
     balanced: Mutex<HashMap<String, (Service, Arc<ServiceRuntime>)>>,
     middlewares: Mutex<MiddlewareCache>,
     transports: Transports,
+    buffering_budget: MemoryBudget,
 }
 
 impl Compiler {
@@ -78,7 +79,14 @@ impl Compiler {
             balanced: Mutex::default(),
             middlewares: Mutex::default(),
             transports: Transports::new(upstream),
+            buffering_budget: MemoryBudget::default(),
         }
+    }
+
+    /// The same, with `bytes` as the budget all `buffering` middlewares share.
+    pub fn with_buffering_budget(mut self, bytes: usize) -> Self {
+        self.buffering_budget = MemoryBudget::new(bytes);
+        self
     }
 
     /// Compiles `config`, refusing the whole revision if anything in it does not compile.
@@ -147,7 +155,12 @@ impl Compiler {
             })
             .collect();
         let mut middleware_cache = self.middlewares.lock().unwrap_or_else(|e| e.into_inner());
-        let mut chains = ChainBuilder::new(&middleware_configs, services, &middleware_cache);
+        let mut chains = ChainBuilder::new(
+            &middleware_configs,
+            services,
+            &middleware_cache,
+            &self.buffering_budget,
+        );
         let mut per_entrypoint: HashMap<String, Vec<RouteEntry<RouteTarget>>> = HashMap::new();
         let noop = Arc::new(ServiceRuntime::Noop);
         for (key, object) in config.list(Kind::Router) {

@@ -14,7 +14,11 @@
 //!
 //! Deviation: everything is buffered in memory; nothing spills to disk, so
 //! `memRequestBodyBytes` and `memResponseBodyBytes` are accepted but have no effect. Because
-//! of that a limit of 0 ("no limit" in Traefik) is capped at [`UNLIMITED_CAP`] here.
+//! of that a limit of 0 ("no limit" in Traefik) is capped at [`UNLIMITED_CAP`] here, and all
+//! the bodies a node buffers at once share one [`budget::MemoryBudget`]: a body that would go
+//! past it is answered 503 (its request is not sent; a response body is replaced).
+
+pub mod budget;
 
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
@@ -22,9 +26,10 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use raftgate_model::expr::{parse, Expr, Func, Language};
 
+use self::budget::{BudgetExhausted, MemoryBudget, Reservation};
 use super::respond::status_response;
 use super::{Middleware, Next, ProxyResult};
-use crate::proxy::body::{full, BoxError, ProxyBody};
+use crate::proxy::body::{boxed, full, BoxError, Guarded, ProxyBody};
 use crate::proxy::error::ProxyError;
 
 /// The most bytes buffered for a body when the config sets no limit (64 MiB).
@@ -37,6 +42,18 @@ pub struct Buffering {
     max_request: usize,
     max_response: usize,
     retry: Option<Expr>,
+    budget: MemoryBudget,
+}
+
+/// Why a body was not read whole.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    /// The body itself failed.
+    #[error("{0}")]
+    Body(BoxError),
+    /// The node's budget is spent.
+    #[error(transparent)]
+    Budget(#[from] BudgetExhausted),
 }
 
 fn limit(value: Option<i64>) -> usize {
@@ -47,14 +64,19 @@ fn limit(value: Option<i64>) -> usize {
 }
 
 /// Reads `body` whole, or reports that it is above `max` bytes (`Ok(None)`) as soon as it
-/// is known to be. Trailers are dropped.
-async fn read_limited(mut body: ProxyBody, max: usize) -> Result<Option<Bytes>, BoxError> {
+/// is known to be, holding what it reads in `held`. Trailers are dropped.
+async fn read_limited(
+    mut body: ProxyBody,
+    max: usize,
+    held: &mut Reservation,
+) -> Result<Option<Bytes>, ReadError> {
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
+        if let Ok(data) = frame.map_err(ReadError::Body)?.into_data() {
             if buf.len() + data.len() > max {
                 return Ok(None);
             }
+            held.grow_to(buf.len() + data.len())?;
             buf.extend_from_slice(&data);
         }
     }
@@ -62,8 +84,8 @@ async fn read_limited(mut body: ProxyBody, max: usize) -> Result<Option<Bytes>, 
 }
 
 impl Buffering {
-    /// Compiles the config.
-    pub fn new(config: &raftgate_model::Buffering) -> Result<Self, String> {
+    /// Compiles the config; its bodies are held within the node's `budget`.
+    pub fn new(config: &raftgate_model::Buffering, budget: &MemoryBudget) -> Result<Self, String> {
         let retry = if config.retry_expression.trim().is_empty() {
             None
         } else {
@@ -76,6 +98,7 @@ impl Buffering {
             max_request: limit(config.max_request_body_bytes),
             max_response: limit(config.max_response_body_bytes),
             retry,
+            budget: budget.clone(),
         })
     }
 
@@ -106,25 +129,31 @@ impl Buffering {
         *req.headers_mut() = head.headers.clone();
         let resp = next.run(req).await?;
         let (mut parts, body) = resp.into_parts();
-        let Some(bytes) =
-            read_limited(body, self.max_response)
-                .await
-                .map_err(|e| ProxyError::Connect {
+        let mut held = self.budget.reserve();
+        let bytes = match read_limited(body, self.max_response, &mut held).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                tracing::debug!(
+                    max = self.max_response,
+                    "buffering: response body too large"
+                );
+                return Ok(status_response(StatusCode::INTERNAL_SERVER_ERROR));
+            }
+            Err(ReadError::Budget(e)) => return Err(ProxyError::Unavailable(e.to_string())),
+            Err(ReadError::Body(e)) => {
+                return Err(ProxyError::Connect {
                     upstream: "response body".into(),
                     reason: e.to_string(),
-                })?
-        else {
-            tracing::debug!(
-                max = self.max_response,
-                "buffering: response body too large"
-            );
-            return Ok(status_response(StatusCode::INTERNAL_SERVER_ERROR));
+                })
+            }
         };
         parts.headers.remove(header::TRANSFER_ENCODING);
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-        Ok(Response::from_parts(parts, full(bytes)))
+        // The budget is given back once the client has read the body.
+        let body = boxed(Guarded::new(full(bytes), held));
+        Ok(Response::from_parts(parts, body))
     }
 }
 
@@ -140,11 +169,17 @@ impl Middleware for Buffering {
                 return Ok(status_response(StatusCode::PAYLOAD_TOO_LARGE));
             }
             let (mut head, body) = req.into_parts();
-            let Some(body) = read_limited(body, self.max_request)
-                .await
-                .map_err(|e| ProxyError::BadRequest(format!("reading the request body: {e}")))?
-            else {
-                return Ok(status_response(StatusCode::PAYLOAD_TOO_LARGE));
+            // Held until the last attempt is over.
+            let mut held = self.budget.reserve();
+            let body = match read_limited(body, self.max_request, &mut held).await {
+                Ok(Some(body)) => body,
+                Ok(None) => return Ok(status_response(StatusCode::PAYLOAD_TOO_LARGE)),
+                Err(ReadError::Budget(e)) => return Err(ProxyError::Unavailable(e.to_string())),
+                Err(ReadError::Body(e)) => {
+                    return Err(ProxyError::BadRequest(format!(
+                        "reading the request body: {e}"
+                    )))
+                }
             };
             head.headers.remove(header::TRANSFER_ENCODING);
             if !body.is_empty() || head.headers.contains_key(header::CONTENT_LENGTH) {
@@ -177,7 +212,13 @@ mod tests {
     use crate::proxy::middleware::testing::{body_string, ctx, get, run, run_chain, Recorder};
 
     fn buffering(json: serde_json::Value) -> Arc<dyn Middleware> {
-        Arc::new(Buffering::new(&serde_json::from_value(json).unwrap()).unwrap())
+        Arc::new(
+            Buffering::new(
+                &serde_json::from_value(json).unwrap(),
+                &MemoryBudget::default(),
+            )
+            .unwrap(),
+        )
     }
 
     fn post(body: &'static str, chunked: bool) -> Request<ProxyBody> {

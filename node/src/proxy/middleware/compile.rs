@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use raftgate_model::{strip_provider, Middleware as Config};
 
+use super::buffering::budget::MemoryBudget;
 use super::{
     auth, buffering, circuit_breaker, compress, content_type, errors, forward_auth, grpc_web,
     headers, in_flight, ip_allow_list, path, redirect, retry, Middleware, MiddlewareChain,
@@ -50,6 +51,7 @@ pub fn compile(
     name: &str,
     config: &Config,
     services: &HashMap<String, Arc<ServiceRuntime>>,
+    budget: &MemoryBudget,
 ) -> Result<Arc<dyn Middleware>, CompileError> {
     let invalid = |reason: String| CompileError::Invalid {
         name: name.to_string(),
@@ -81,7 +83,7 @@ pub fn compile(
         Config::CircuitBreaker(c) => {
             Arc::new(circuit_breaker::CircuitBreaker::new(c).map_err(invalid)?)
         }
-        Config::Buffering(c) => Arc::new(buffering::Buffering::new(c).map_err(invalid)?),
+        Config::Buffering(c) => Arc::new(buffering::Buffering::new(c, budget).map_err(invalid)?),
         Config::Retry(c) => Arc::new(retry::Retry::new(c).map_err(invalid)?),
         Config::InFlightReq(c) => Arc::new(in_flight::InFlightReq::new(c).map_err(invalid)?),
         other => {
@@ -111,6 +113,7 @@ pub struct ChainBuilder<'a> {
     configs: &'a HashMap<&'a str, &'a Config>,
     services: &'a HashMap<String, Arc<ServiceRuntime>>,
     previous: &'a MiddlewareCache,
+    budget: &'a MemoryBudget,
     next: MiddlewareCache,
 }
 
@@ -122,11 +125,13 @@ impl<'a> ChainBuilder<'a> {
         configs: &'a HashMap<&'a str, &'a Config>,
         services: &'a HashMap<String, Arc<ServiceRuntime>>,
         previous: &'a MiddlewareCache,
+        budget: &'a MemoryBudget,
     ) -> Self {
         Self {
             configs,
             services,
             previous,
+            budget,
             next: MiddlewareCache::default(),
         }
     }
@@ -170,7 +175,7 @@ impl<'a> ChainBuilder<'a> {
         }
         let compiled = match self.previous.compiled.get(name) {
             Some((old, compiled)) if old == config && reusable(config) => compiled.clone(),
-            _ => compile(name, config, self.services)?,
+            _ => compile(name, config, self.services, self.budget)?,
         };
         self.next
             .compiled
@@ -195,7 +200,8 @@ mod tests {
         let configs: HashMap<&str, &Config> = [("a", &a), ("b", &b)].into();
         let services = HashMap::new();
         let previous = MiddlewareCache::default();
-        let mut builder = ChainBuilder::new(&configs, &services, &previous);
+        let budget = MemoryBudget::default();
+        let mut builder = ChainBuilder::new(&configs, &services, &previous, &budget);
         let e = builder.chain(&["nope".into()]).err().unwrap();
         assert_eq!(e.to_string(), "middleware \"nope\" is not defined");
         let e = builder.chain(&["a".into()]).err().unwrap();
