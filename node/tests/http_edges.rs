@@ -226,6 +226,21 @@ async fn bodies_a_backend_could_read_two_ways_are_refused_and_http10_answers_as_
     assert!(seen.iter().any(|s| s.uri == "/cl-te" && s.body_len == 0));
     assert!(!seen.iter().any(|s| s.uri == "/smuggled"));
 
+    // A transfer coding besides chunked would reach the server silently dropped: 501, as
+    // Go's server answers for Traefik.
+    let hits = backend.hits();
+    let head = raw(
+        &web,
+        "POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 501"), "{head}");
+    assert_eq!(
+        backend.hits(),
+        hits,
+        "a refused request reached the backend"
+    );
+
     // A chunk size that is no number: 400, nothing forwarded.
     let hits = backend.hits();
     let head = raw(

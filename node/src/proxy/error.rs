@@ -31,6 +31,9 @@ pub enum ProxyError {
     /// The upstream did not answer in time.
     #[error("upstream {0} timed out")]
     Timeout(String),
+    /// The request uses something the proxy does not implement (a transfer coding).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
 }
 
 impl ProxyError {
@@ -42,6 +45,7 @@ impl ProxyError {
             ProxyError::NoServer(_) | ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         }
     }
 

@@ -90,12 +90,22 @@ pub async fn handle(conn: Arc<Downstream>, req: Request<Incoming>) -> Response<P
 /// request with both `Content-Length` and `Transfer-Encoding` never gets here as such: hyper
 /// reads it by its chunked encoding, drops the length and closes the connection after the
 /// answer, RFC 9112 §6.3, as Go's server does for Traefik.)
+/// - a transfer coding other than `chunked` (501, as Go's server answers);
 /// - more than one `Host` header, or an HTTP/1.1 request without one, or a `Host` that is no
 ///   host (`a b`), as Go's server refuses them for Traefik;
 /// - in absolute form (`GET http://a.example/x HTTP/1.1`, and HTTP/2's `:authority`), the
 ///   authority of the target is the host and replaces any `Host` sent (RFC 9112 §3.2.2).
 fn check_head(parts: &mut http::request::Parts) -> Result<Option<HeaderValue>, ProxyError> {
     let bad = |why: &str| Err(ProxyError::BadRequest(why.into()));
+    if let Some(te) = parts.headers.get(header::TRANSFER_ENCODING) {
+        // hyper has decoded the chunked framing; any other coding would reach the server
+        // silently dropped. Go's server answers 501 for Traefik.
+        if !te.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked") {
+            return Err(ProxyError::NotImplemented(
+                "transfer codings other than chunked".into(),
+            ));
+        }
+    }
     let mut hosts = parts.headers.get_all(header::HOST).iter();
     let sent = hosts.next();
     if hosts.next().is_some() {
