@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full};
 use md5::{Digest, Md5};
 use raftgate_proto as pb;
 use serde_json::json;
-use support::backend::{http_client, send, Backend};
+use support::backend::{until_answer as until, Backend};
 use support::*;
 
 const ELECTION: Duration = Duration::from_secs(20);
@@ -44,31 +44,6 @@ async fn node_with(mw: serde_json::Value, backend: &Backend) -> (TestCluster, St
     .await
     .unwrap();
     (cluster, url, web)
-}
-
-/// Sends GET `path` with `headers` until the answer's status is `status`, returning it.
-async fn until(
-    web: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    status: u16,
-) -> (u16, http::HeaderMap, String) {
-    let client = http_client();
-    let url = format!("{web}{path}");
-    wait_for(
-        &format!("{url} to answer {status}"),
-        Duration::from_secs(10),
-        || {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                send(&client, "GET", &url, "example.com", headers, Bytes::new())
-                    .await
-                    .ok()
-                    .filter(|r| r.0 == status)
-            }
-        },
-    )
-    .await
 }
 
 fn basic(user: &str, password: &str) -> String {

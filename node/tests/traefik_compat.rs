@@ -4,44 +4,10 @@
 
 mod support;
 
-use std::time::Duration;
-
 use raftgate_proto as pb;
 use serde_json::json;
-use support::backend::{send, Backend};
+use support::backend::{until_answer as until, Backend};
 use support::*;
-
-/// Waits until `web` + `path` answers `status` (with `headers`), returning the answer.
-async fn until(
-    web: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    status: u16,
-) -> (u16, http::HeaderMap, String) {
-    let client = support::backend::http_client();
-    let url = format!("{web}{path}");
-    wait_for(
-        &format!("{url} -> {status}"),
-        Duration::from_secs(10),
-        || {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                send(
-                    &client,
-                    "GET",
-                    &url,
-                    "example.com",
-                    headers,
-                    Default::default(),
-                )
-                .await
-                .ok()
-                .filter(|r| r.0 == status)
-            }
-        },
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn noop_internal_answers_418_and_serves_redirect_only_routers() {

@@ -226,3 +226,29 @@ pub async fn send(
         .to_bytes();
     Ok((status, headers, String::from_utf8_lossy(&body).to_string()))
 }
+
+/// Sends GET `web` + `path` (Host `example.com`, with `headers`) until the answer's status is
+/// `status`, and returns that answer; panics after 10 s.
+pub async fn until_answer(
+    web: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    status: u16,
+) -> (u16, http::HeaderMap, String) {
+    let client = http_client();
+    let url = format!("{web}{path}");
+    super::wait_for(
+        &format!("{url} to answer {status}"),
+        Duration::from_secs(10),
+        || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                send(&client, "GET", &url, "example.com", headers, Bytes::new())
+                    .await
+                    .ok()
+                    .filter(|r| r.0 == status)
+            }
+        },
+    )
+    .await
+}
