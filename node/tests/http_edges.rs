@@ -106,6 +106,7 @@ async fn the_host_routed_is_the_one_host_the_request_names() {
         vec![
             router("a", "Host(`a.example`)", "b"),
             router("other", "Host(`other.example`)", "noop@internal"),
+            router("v6", "Host(`10::10`) && PathPrefix(`/v6`)", "noop@internal"),
         ],
     )
     .await;
@@ -134,6 +135,16 @@ async fn the_host_routed_is_the_one_host_the_request_names() {
     assert_eq!(backend.hits(), hits + 1);
     let seen = backend.seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(seen.headers["host"], "a.example");
+
+    // An IPv6 literal host, in absolute form or in the Host header, with a port or without,
+    // matches `Host(`10::10`)` (or `Host(`[10::10]`)`).
+    for request in [
+        "GET http://[10::10]/v6 HTTP/1.1\r\nHost: [10::10]\r\n\r\n",
+        "GET /v6 HTTP/1.1\r\nHost: [10::10]:8080\r\n\r\n",
+    ] {
+        let head = raw(&web, request).await;
+        assert!(head.starts_with("HTTP/1.1 418"), "{request:?}: {head}");
+    }
 
     // Two Host headers, none on HTTP/1.1, or one that is no host: 400, nothing forwarded.
     let hits = backend.hits();

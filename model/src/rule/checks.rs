@@ -16,7 +16,7 @@ pub(super) fn check_matcher(kind: MatcherKind, args: &[String]) -> Result<Matche
         MatcherKind::Host => {
             let host = arg(0);
             check_host(host)?;
-            MatcherValue::Host(host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase())
+            MatcherValue::Host(host_key(host))
         }
         MatcherKind::HostRegexp => MatcherValue::HostRegexp(compile(kind, arg(0))?),
         MatcherKind::PathRegexp => MatcherValue::PathRegexp(compile(kind, arg(0))?),
@@ -117,6 +117,24 @@ fn check_host(host: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The host a `Host` value matches, as the data plane normalizes request hosts: lowercase,
+/// without one trailing dot, and an IPv6 address in its canonical form in brackets whether or
+/// not it was written with them, so `Host(`10::10`)` and `Host(`[10::10]`)` both match `http://[10::10]/` and
+/// `http://[10::10]:8080/` (Traefik matches the bare form only with a port and the bracketed
+/// one only without).
+fn host_key(host: &str) -> String {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(&host);
+    match bare.parse::<std::net::Ipv6Addr>() {
+        // In its canonical text, as clients write it in URLs.
+        Ok(ip) => format!("[{ip}]"),
+        Err(_) => host,
+    }
 }
 
 /// `Path` and `PathPrefix` values must be absolute paths.

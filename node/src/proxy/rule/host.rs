@@ -94,6 +94,17 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_hosts_match_with_or_without_brackets_and_port() {
+        for rule in ["Host(`10::10`)", "Host(`[10::10]`)", "Host(`[10:0::10]`)"] {
+            let rule = compile(rule);
+            for host in ["[10::10]", "[10::10]:8080"] {
+                assert!(rule.matches(&Req::get(host, "/").info()), "{host}");
+            }
+            assert!(!rule.matches(&Req::get("[10::11]", "/").info()));
+        }
+    }
+
+    #[test]
     fn ipv6_hosts_keep_brackets() {
         let rule = compile("Host(`[::1]`)");
         assert!(rule.matches(&Req::get("[::1]:8080", "/").info()));
