@@ -77,3 +77,52 @@ async fn add_prefix_without_a_slash_and_depth_with_excluded_ips_behave_as_in_tra
     let listed = list(&url, pb::Kind::Middleware).await;
     assert!(listed.objects.iter().any(|o| o.name == "allow"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_behave_as_traefik_v3_on_a_real_node() {
+    let (_cluster, url, web) = one_node(&[]).await;
+    put(
+        &url,
+        vec![
+            // Matcher names in Traefik's other spellings.
+            router(
+                "lower",
+                "pathprefix(`/lower`) && METHOD(`GET`)",
+                "noop@internal",
+            ),
+            // A `{` that opens no repetition is a literal, as in Go: Traefik v2 placeholders
+            // match their own text in v3.
+            router("v2", "PathRegexp(`^/{path:(css|js)}$`)", "noop@internal"),
+            // `Query(k)` is the parameter with an empty value.
+            router("q", "Path(`/q`) && Query(`k`)", "noop@internal"),
+            // Paths match decoded.
+            router("space", "Path(`/foo bar`)", "noop@internal"),
+        ],
+    )
+    .await;
+    until(&web, "/lower/x", &[], 418).await;
+    until(&web, "/%7Bpath:css%7D", &[], 418).await;
+    until(&web, "/css", &[], 404).await;
+    until(&web, "/q?k", &[], 418).await;
+    until(&web, "/q?k=", &[], 418).await;
+    until(&web, "/q?k=1", &[], 404).await;
+    until(&web, "/foo%20bar", &[], 418).await;
+
+    // Empty arguments are refused, as Traefik refuses them, naming the matcher.
+    for rule in [
+        "Host(``)",
+        "Query(`k`, ``)",
+        "Header(`X`, ``)",
+        "PathRegexp(``)",
+    ] {
+        let status = try_put(&url, vec![router("empty", rule, "noop@internal")])
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{rule}");
+        assert!(
+            status.message().contains("must not be empty"),
+            "{rule}: {}",
+            status.message()
+        );
+    }
+}
