@@ -116,6 +116,15 @@ fn check_host(host: &str) -> Result<(), String> {
             "Host value {host:?} has a wildcard, which Traefik v3 does not expand (use HostRegexp)"
         ));
     }
+    // A host name or an IP literal, as Traefik checks it ("not a hostname" for `/`).
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._:[]".contains(*c)))
+    {
+        return Err(format!(
+            "Host value {host:?} is not a host name: {c:?} is not allowed"
+        ));
+    }
     Ok(())
 }
 
@@ -195,6 +204,16 @@ mod tests {
         assert!(check(MatcherKind::Host, &[""]).is_err());
         assert!(check(MatcherKind::Host, &["*.example.com"]).is_err());
         assert!(check(MatcherKind::Host, &["bücher.de"]).is_err());
+        // Not a host name, as Traefik's own test has it.
+        let err = check(MatcherKind::Host, &["/"]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Host value \"/\" is not a host name: '/' is not allowed"
+        );
+        assert!(check(MatcherKind::Host, &["a b.com"]).is_err());
+        assert!(check(MatcherKind::Host, &["[::1]"]).is_ok());
+        assert!(check(MatcherKind::Host, &["10::10"]).is_ok());
+        assert!(check(MatcherKind::Host, &["my_host.local"]).is_ok());
         assert!(check(MatcherKind::Method, &["GET"]).is_ok());
         assert!(check(MatcherKind::Method, &["GE T"]).is_err());
         assert!(check(MatcherKind::Header, &["X Bad", "v"]).is_err());
