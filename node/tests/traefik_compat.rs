@@ -126,3 +126,28 @@ async fn rules_behave_as_traefik_v3_on_a_real_node() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_with_tls_is_never_served_in_cleartext() {
+    let (_cluster, url, web) = one_node(&[]).await;
+    put(
+        &url,
+        vec![
+            router("plain", "Path(`/plain`)", "noop@internal"),
+            object(
+                pb::Kind::Router,
+                "secure",
+                json!({"rule": "Path(`/secure`)", "service": "noop@internal", "tls": {}}),
+            ),
+        ],
+    )
+    .await;
+    until(&web, "/plain", &[], 418).await;
+    // Same revision: the TLS router is stored, and the plain entrypoint does not serve it.
+    until(&web, "/secure", &[], 404).await;
+    assert!(list(&url, pb::Kind::Router)
+        .await
+        .objects
+        .iter()
+        .any(|o| o.name == "secure"));
+}

@@ -117,7 +117,16 @@ impl Output {
     /// Keeps an entry, or its error to report with the others.
     fn push(&mut self, entry: Result<Entry, UsageError>) {
         match entry {
-            Ok(entry) => self.entries.push(entry),
+            Ok(entry) => {
+                if entry.kind == Kind::Router && entry.spec.get("tls").is_some() {
+                    self.warnings.push(format!(
+                        "{}: a router with `tls` is served only over TLS, which this version \
+                         does not serve yet: it is stored but not served (never in cleartext)",
+                        entry.origin
+                    ));
+                }
+                self.entries.push(entry)
+            }
             Err(e) => self.errors.push(e.0),
         }
     }

@@ -220,12 +220,15 @@ impl Compiler {
             .collect()
     }
 
-    /// The node's entrypoints a router serves on: those it names, or all of them.
+    /// The node's entrypoints a router serves on: those it names, or all of them. A router
+    /// with `tls` is served only over TLS, as in Traefik, and every entrypoint is plain HTTP
+    /// until TLS support lands: such a router is served nowhere rather than in cleartext.
     fn entrypoints_of<'a>(&'a self, router: &'a Router) -> impl Iterator<Item = &'a String> {
         let all = router.entry_points.is_empty();
+        let plain_ok = router.tls.is_none();
         self.entrypoints
             .iter()
-            .filter(move |ep| all || router.entry_points.contains(ep))
+            .filter(move |ep| plain_ok && (all || router.entry_points.contains(ep)))
     }
 
     /// Load-balanced services: reused whole when unchanged, else rebuilt on server states
