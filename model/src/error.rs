@@ -73,14 +73,6 @@ pub enum ModelError {
         /// The names along the cycle, starting and ending with `name`.
         path: Vec<String>,
     },
-    /// The object itself does not exist.
-    #[error("{kind} {name:?} does not exist")]
-    NotFound {
-        /// Kind of the object.
-        kind: Kind,
-        /// Name of the object.
-        name: String,
-    },
     /// A kind name that is none of router, service or middleware.
     #[error("unknown kind {0:?} (expected router, service or middleware)")]
     UnknownKind(String),
@@ -92,8 +84,7 @@ impl ModelError {
         match self {
             ModelError::InvalidName { kind, name, .. }
             | ModelError::Invalid { kind, name, .. }
-            | ModelError::Cycle { kind, name, .. }
-            | ModelError::NotFound { kind, name } => Some((*kind, name)),
+            | ModelError::Cycle { kind, name, .. } => Some((*kind, name)),
             ModelError::Rule { router, .. } => Some((Kind::Router, router)),
             ModelError::Unsupported { name, .. } => Some((Kind::Middleware, name)),
             ModelError::MissingReference {

@@ -40,7 +40,9 @@ pub use middleware::{
     TlsClientCertSubject,
 };
 pub use name::{strip_provider, validate_name};
-pub use router::{Domain, Router, RouterObservability, RouterTls, PRIORITY_RANGE};
+pub use router::{
+    default_priority, Domain, Router, RouterObservability, RouterTls, PRIORITY_RANGE,
+};
 pub use servers_transport::{CertificateFiles, ForwardingTimeouts, ServersTransport};
 pub use service::{
     Cookie, EmptyHealthCheck, Failover, LoadBalancer, Mirror, Mirroring, ResponseForwarding,

@@ -83,6 +83,12 @@ pub struct RouterObservability {
     pub trace_verbosity: Option<String>,
 }
 
+/// Traefik's default priority: the rule's length, counted as Go's `len` counts it (in bytes;
+/// the same as characters for the usual ASCII rule).
+pub fn default_priority(rule: &str) -> i64 {
+    i64::try_from(rule.len()).unwrap_or(i64::MAX)
+}
+
 /// Traefik's built-in service for routers whose middlewares answer every request (a
 /// redirect, say): it answers 418 with an empty body, as Traefik's does.
 pub const NOOP_SERVICE: &str = "noop@internal";
@@ -100,7 +106,7 @@ impl Router {
     pub fn effective_priority(&self) -> i64 {
         match self.priority {
             Some(p) if p != 0 => p,
-            _ => i64::try_from(self.rule.len()).unwrap_or(i64::MAX),
+            _ => default_priority(&self.rule),
         }
     }
 

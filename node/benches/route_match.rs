@@ -14,7 +14,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, Method};
 use raftgate::proxy::request::RequestInfo;
 use raftgate::proxy::rule::CompiledRule;
-use raftgate::proxy::table::{default_priority, RouteEntry, RouteTable};
+use raftgate::proxy::table::{RouteEntry, RouteTable};
+use raftgate_model::default_priority;
 
 const EXACT: usize = 7_900;
 const SUFFIX: usize = 2_000;

@@ -24,6 +24,8 @@ pub(crate) fn problems(objects: &Objects, written: &[&ObjectKey]) -> Vec<ModelEr
             out.extend(missing_references(objects, key, &object.spec));
         }
     }
+    // The middleware graph, built once when both checks below need it.
+    let mut middleware_edges = None;
     for kind in [Kind::Service, Kind::Middleware] {
         let names: Vec<&str> = written
             .iter()
@@ -31,10 +33,18 @@ pub(crate) fn problems(objects: &Objects, written: &[&ObjectKey]) -> Vec<ModelEr
             .map(|k| k.name.as_str())
             .collect();
         if !names.is_empty() {
-            out.extend(nesting_problems(objects, kind, &names));
+            let edges = same_kind_edges(objects, kind);
+            out.extend(nesting_problems(kind, &edges, &names));
+            if kind == Kind::Middleware {
+                middleware_edges = Some(edges);
+            }
         }
     }
-    out.extend(middleware_count_problems(objects, written));
+    out.extend(middleware_count_problems(
+        objects,
+        written,
+        middleware_edges,
+    ));
     out
 }
 
@@ -82,8 +92,11 @@ fn same_kind_edges(objects: &Objects, kind: Kind) -> BTreeMap<&str, Vec<&str>> {
 
 /// Cycles through the written objects `names` of `kind`, then (when there is none) paths of
 /// references through them longer than [`MAX_REFERENCE_DEPTH`] objects.
-fn nesting_problems(objects: &Objects, kind: Kind, names: &[&str]) -> Vec<ModelError> {
-    let edges = same_kind_edges(objects, kind);
+fn nesting_problems(
+    kind: Kind,
+    edges: &BTreeMap<&str, Vec<&str>>,
+    names: &[&str],
+) -> Vec<ModelError> {
     let refs = |n: &str| edges.get(n).cloned().unwrap_or_default();
     let cycles: Vec<ModelError> = names
         .iter()
@@ -99,8 +112,8 @@ fn nesting_problems(objects: &Objects, kind: Kind, names: &[&str]) -> Vec<ModelE
         return cycles;
     }
     let depth = |_: &str, below: &[usize]| 1 + below.iter().max().copied().unwrap_or(0);
-    let down = fold_down(&edges, 1, depth);
-    let up = fold_down(&reversed(&edges), 1, depth);
+    let down = fold_down(edges, 1, depth);
+    let up = fold_down(&reversed(edges), 1, depth);
     // One path too deep goes through every object on it: name the first one written.
     let mut out = Vec::new();
     for name in names {
@@ -123,7 +136,11 @@ fn nesting_problems(objects: &Objects, kind: Kind, names: &[&str]) -> Vec<ModelE
 
 /// Routers that would run more than [`MAX_ROUTER_MIDDLEWARES`] middlewares once chains are
 /// flattened: the written routers, or every router when a middleware was written.
-fn middleware_count_problems(objects: &Objects, written: &[&ObjectKey]) -> Vec<ModelError> {
+fn middleware_count_problems<'a>(
+    objects: &'a Objects,
+    written: &[&ObjectKey],
+    middleware_edges: Option<BTreeMap<&'a str, Vec<&'a str>>>,
+) -> Vec<ModelError> {
     let any_middleware = written.iter().any(|k| k.kind == Kind::Middleware);
     let written_routers: BTreeSet<&str> = written
         .iter()
@@ -133,7 +150,8 @@ fn middleware_count_problems(objects: &Objects, written: &[&ObjectKey]) -> Vec<M
     if !any_middleware && written_routers.is_empty() {
         return Vec::new();
     }
-    let flat = flattened_counts(objects);
+    let edges = middleware_edges.unwrap_or_else(|| same_kind_edges(objects, Kind::Middleware));
+    let flat = flattened_counts(objects, &edges);
     let mut out = Vec::new();
     for (key, object) in of_kind(objects, Kind::Router) {
         if !any_middleware && !written_routers.contains(key.name.as_str()) {
@@ -168,13 +186,15 @@ fn middleware_count_problems(objects: &Objects, written: &[&ObjectKey]) -> Vec<M
 
 /// How many middlewares each middleware stands for once flattened: a `chain` the sum of its
 /// members, any other 1.
-fn flattened_counts(objects: &Objects) -> BTreeMap<&str, usize> {
-    let edges = same_kind_edges(objects, Kind::Middleware);
+fn flattened_counts<'a>(
+    objects: &'a Objects,
+    edges: &BTreeMap<&'a str, Vec<&'a str>>,
+) -> BTreeMap<&'a str, usize> {
     let chains: BTreeSet<&str> = of_kind(objects, Kind::Middleware)
         .filter(|(_, o)| matches!(&o.spec, ObjectSpec::Middleware(Middleware::Chain(_))))
         .map(|(k, _)| k.name.as_str())
         .collect();
-    fold_down(&edges, 1, |name, below: &[usize]| {
+    fold_down(edges, 1, |name, below: &[usize]| {
         if chains.contains(name) {
             below.iter().copied().fold(0, usize::saturating_add)
         } else {

@@ -20,7 +20,7 @@ pub fn parse<T: DeserializeOwned>(
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
     let mut renames = 0;
     loop {
-        match serde_path_to_error::deserialize::<_, T>(spec.clone()) {
+        match serde_path_to_error::deserialize::<_, T>(&spec) {
             Ok(parsed) => return Ok(parsed),
             Err(e) if renames < MAX_RENAMES => match canonical_rename(&e) {
                 Some((unknown, canonical)) if rename(&mut spec, &e, &unknown, &canonical) => {

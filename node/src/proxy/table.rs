@@ -1,7 +1,7 @@
 //! The route table: compiled routers in priority order, indexed by host.
 //!
 //! Routers are tried in one global order, priority first (higher first, Traefik's default
-//! being the rule's length, see [`default_priority`]), then name. A lookup does not scan them
+//! being the rule's length, see [`raftgate_model::default_priority`]), then name. A lookup does not scan them
 //! all: each router's [`HostConstraint`] files it under exact hosts, under host suffixes
 //! (`.example.com`), or among the routers that can match any host. A request then has at most
 //! three candidate lists, each already in the global order: the exact list for its host, the
@@ -152,18 +152,13 @@ fn with_shorter_suffixes(own: &HashMap<Box<str>, Vec<usize>>) -> HashMap<Box<str
         .collect()
 }
 
-/// Traefik's default priority: the rule's length, counted as Go's `len` counts it (in bytes;
-/// the same as characters for the usual ASCII rule).
-pub fn default_priority(rule: &str) -> i64 {
-    i64::try_from(rule.len()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use std::cmp::Reverse;
 
     use super::*;
     use crate::proxy::rule::test_support::{compile, Req};
+    use raftgate_model::default_priority;
 
     fn entry(name: &str, priority: i64, rule: &str) -> RouteEntry<String> {
         RouteEntry {
